@@ -7,7 +7,7 @@ reproduction harness) and :mod:`~scalinglib.plots` (Altair charts).
 """
 
 from . import allocation, claims, data, fitting, laws
-from .claims import begin, check, record
+from .claims import begin, check, explain, record
 
-__all__ = ["allocation", "claims", "data", "fitting", "laws", "begin", "check", "record"]
+__all__ = ["allocation", "claims", "data", "fitting", "laws", "begin", "check", "explain", "record"]
 __version__ = "0.1.0"

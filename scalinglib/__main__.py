@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .runner import chapters, format_scorecard, parse_param, run_chapter, scorecard_rows
+from .runner import STATUS_ORDER, chapter_outcomes, chapters, format_scorecard, parse_param, run_chapter, scorecard_rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,12 +34,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{ds.name}\n  {ds.description}\n  {ds.url}\n  mirror file: {ds.mirror_name}\n")
         return 0
     if args.command == "scorecard":
-        rows = scorecard_rows(args.dir)
-        if not rows:
+        outcomes = chapter_outcomes(args.dir)
+        if all(o["state"] == "missing" for o in outcomes):
             print(f"no <chapter>.json in {args.dir}; run `python -m scalinglib run --all --out {args.dir}` first")
             return 1
-        print(format_scorecard(rows))
-        return 1 if any(r["status"] == "failed" for r in rows) else 0
+        print(format_scorecard(scorecard_rows(args.dir), outcomes))
+        return 0 if all(o["state"] == "ok" for o in outcomes) else 1
 
     names = chapters() if args.all else args.names
     if not names:
@@ -48,11 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     bad = 0
     for name in names:
         print(f"== {name} {params or ''}", flush=True)
-        payload = run_chapter(name, params, args.out, progress=not args.no_progress)
+        try:
+            payload = run_chapter(name, params, args.out, progress=not args.no_progress)
+        except (ValueError, FileNotFoundError) as exc:  # bad parameters or chapter name: nothing ran
+            print(f"   ERROR {exc}")
+            bad += 1
+            continue
         claims = payload.get("claims", [])
-        counts = {s: sum(c["status"] == s for c in claims) for s in ("reproduced", "discrepancy", "failed")}
-        print(f"   {payload['seconds']:.1f} s: {counts['reproduced']} reproduced, {counts['discrepancy']} discrepancy, "
-              f"{counts['failed']} failed -> {args.out / (name + '.json')}")
+        counts = {s: sum(c["status"] == s for c in claims) for s in STATUS_ORDER[::-1]}
+        print(f"   {payload['seconds']:.1f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+              + f" -> {args.out / (name + '.json')}")
         for c in claims:
             if c["status"] == "failed":
                 print(f"   FAILED {c['id']}: printed {c['printed']}, ours {c['ours']} ({c['note']})")
