@@ -22,7 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("dir", nargs="?", default="_build/run", type=Path)
     sub.add_parser("list", help="list the chapters")
     sub.add_parser("data", help="list the data registry")
+    from .userfit import add_cli as add_fit_cli
+
+    add_fit_cli(sub)
     args = ap.parse_args(argv)
+
+    if args.command == "fit":
+        from .userfit import run_cli as run_fit_cli
+
+        return run_fit_cli(args)
 
     if args.command == "list":
         print("\n".join(chapters()))

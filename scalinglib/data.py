@@ -259,3 +259,72 @@ register(
         citation=_ALAB_CITE,
     )
 )
+
+
+def parse_gadre_losses(path: Path) -> pd.DataFrame:
+    """Gadre et al. 2024's 104 models x 8 validation sets (one row per model and set)."""
+    raw = pd.read_csv(path)
+    _require(raw, ["name", "dataset", "arch", "params", "train_tokens", "chinchilla_multiplier", "val_set", "loss"], path.name)
+    df = raw.rename(columns={"train_tokens": "tokens"}).copy()
+    for c in ("params", "params_no_embed", "tokens", "chinchilla_multiplier", "loss"):
+        df[c] = df[c].astype(float)
+    df["token_multiplier"] = 20.0 * df["chinchilla_multiplier"]  # M = D / N (their D = 20 M N convention)
+    df["flops"] = 6.0 * df["params"] * df["tokens"]
+    return df
+
+
+def parse_gadre_evals(path: Path) -> pd.DataFrame:
+    """Gadre et al. 2024's 104 models x 46 downstream tasks; ``error = 1 - score``."""
+    raw = pd.read_csv(path)
+    _require(raw, ["name", "arch", "task", "score"], path.name)
+    df = raw.copy()
+    df["score"] = df["score"].astype(float)
+    df["error"] = 1.0 - df["score"]
+    return df
+
+
+_GADRE = ("mlfoundations/scaling", "a003c4913793ac2ae7ef87b28ecb562955d026d5")
+_GADRE_CITE = (
+    "Gadre et al. 2024, Language models scale reliably with over-training and on downstream tasks "
+    "(arXiv 2403.08540); data MIT licence"
+)
+register(
+    Dataset(
+        name="gadre2024_model_losses",
+        # a table flattened from exp_data/models/*.json at the pinned commit (see the data mirror's
+        # MANIFEST, section 4b); the URL names that folder: the CSV itself is read from a mirror
+        url=f"https://github.com/{_GADRE[0]}/tree/{_GADRE[1]}/exp_data/models",
+        sha256="9582fa025d001b6bfe92688fa254112e7d9b2be0876297d6d9b05cbc32a7a465",
+        mirror_name="gadre2024_model_losses.csv",
+        parser=parse_gadre_losses,
+        description="Gadre et al. 2024: 104 models (11M-6.9B, C4 / RedPajama / RefinedWeb, M = 5..640) x 8 "
+        "validation losses, flattened from exp_data/models/*.json (needs SCALINGLIB_DATA_DIR).",
+        columns={
+            "name": "run id <dataset>-<arch>-<chinchilla multiplier>",
+            "dataset": "c4_original | rpj (RedPajama) | rw_original (RefinedWeb)",
+            "arch": "open_lm config (d=width_l=layers_h=heads) or open_lm_1b / open_lm_7b",
+            "params": "N, total parameters",
+            "tokens": "D, training tokens",
+            "chinchilla_multiplier": "D / (20 N)",
+            "token_multiplier": "M = D / N",
+            "flops": "C = 6 N D",
+            "val_set": "validation set (c4_val is the paper's C4 eval)",
+            "loss": "mean next-token cross-entropy (nats)",
+        },
+        citation=_GADRE_CITE,
+    )
+)
+register(
+    Dataset(
+        name="gadre2024_downstream_evals",
+        url=f"https://github.com/{_GADRE[0]}/tree/{_GADRE[1]}/exp_data/evals",
+        sha256="a1efb9634ff8508ccad3d9643a25a33091a3061c4c9261a4743464cc8a5a9124",
+        mirror_name="gadre2024_downstream_evals.csv",
+        parser=parse_gadre_evals,
+        description="Gadre et al. 2024: 104 models x 46 downstream tasks (eval_metrics.icl), flattened from "
+        "exp_data/evals/*.json (needs SCALINGLIB_DATA_DIR).",
+        columns={"name": "run id (as in gadre2024_model_losses)", "arch": "open_lm config", "task": "task name",
+                 "score": "accuracy-type score", "error": "top-1 error = 1 - score"},
+        citation=_GADRE_CITE,
+    )
+)
