@@ -17,8 +17,9 @@ scaling-laws assignment. :class:`Simulator` plays the cluster:
   rate falls with model size, as in Kaplan et al. 2020, eq. D.1, and a learning rate a factor ``r`` off
   the optimum costs ``k (ln r)**2`` nats). ``E, A, B, alpha, beta, lr0, g, k`` are drawn from ranges
   around published fits (:data:`TRUTH_RANGES`).
-* **run-to-run noise**: the returned loss is multiplied by ``exp(sigma(N) z)``, ``z ~ N(0, 1)``, with
-  ``sigma(N) = noise_rel * (1e8 / N)**0.15`` (a few thousandths of the loss; more for small models).
+* **run-to-run noise**: the returned loss is ``L + sigma(N) z``, ``z ~ N(0, 1)``, with
+  ``sigma(N) = noise_nats * (1e8 / N)**0.15`` nats (``noise_nats = 0.01`` by default: a hundredth of a nat
+  at 1e8 parameters, twice that at 1e6; an assumption of the size of seed-to-seed differences).
   ``z`` is a deterministic function of ``(seed, N, D, lr, repeat)``: training the same configuration
   again gives a new draw, and the results do not depend on the order of the calls.
 * **divergence**: a learning rate more than :data:`DIVERGENCE_FACTOR` times ``lr*(N)`` diverges; the
@@ -62,6 +63,12 @@ __all__ = [
     "draw_truth",
     "score",
     "optimum_at_edge",
+    "LR_FACTORS",
+    "LearningRateRule",
+    "sweep_learning_rate",
+    "fit_learning_rate_rule",
+    "run_isoflop_grid",
+    "reference_solution",
 ]
 
 MIN_PARAMS: float = 1e5
@@ -81,7 +88,7 @@ TRUTH_RANGES: dict[str, tuple[float, float]] = {
     "beta": (0.27, 0.38),
     "log_lr0": (math.log(1e-3), math.log(4e-3)),  # optimal peak learning rate of a 1e8-parameter model
     "lr_exponent": (0.15, 0.35),  # lr*(N) ∝ N**-g
-    "lr_curvature": (0.015, 0.04),  # nats per (ln lr ratio)**2
+    "lr_curvature": (0.04, 0.08),  # nats per (ln lr ratio)**2: a factor 2 off costs 0.02-0.04 nats
 }
 """Uniform ranges the hidden truth is drawn from (``log_*`` uniform in the log). ``A`` and ``B`` are drawn
 through the size of their terms at a reference scale, so that every truth has losses like a language
@@ -117,7 +124,7 @@ class HiddenTruth:
     lr0: float  # optimal peak learning rate at 1e8 parameters
     lr_exponent: float  # g in lr*(N) = lr0 (N / 1e8)**-g
     lr_curvature: float  # k: nats per (ln lr / lr*)**2
-    noise_rel: float  # relative noise of a 1e8-parameter run
+    noise_nats: float  # standard deviation of the loss of a 1e8-parameter run, in nats
 
     def optimal_lr(self, params: ArrayLike) -> Array:
         """``lr*(N) = lr0 (N / 1e8)**-g``."""
@@ -132,8 +139,8 @@ class HiddenTruth:
         return base + self.lr_curvature * np.log(ratio) ** 2
 
     def noise_sigma(self, params: ArrayLike) -> Array:
-        """Relative run-to-run standard deviation ``noise_rel * (1e8 / N)**0.15``."""
-        return self.noise_rel * (1e8 / np.asarray(params, dtype=float)) ** _NOISE_EXPONENT
+        """Run-to-run standard deviation of the loss in nats, ``noise_nats * (1e8 / N)**0.15``."""
+        return self.noise_nats * (1e8 / np.asarray(params, dtype=float)) ** _NOISE_EXPONENT
 
     def compute_optimal(self, flops: float) -> dict[str, float]:
         """The truth's compute-optimal ``params``, ``tokens`` and ``loss`` at ``flops`` (``C = 6ND``,
@@ -147,7 +154,7 @@ def _uniform(rng: np.random.Generator, key: str) -> float:
     return float(rng.uniform(lo, hi))
 
 
-def draw_truth(seed: int, noise_rel: float = 0.004) -> HiddenTruth:
+def draw_truth(seed: int, noise_nats: float = 0.01) -> HiddenTruth:
     """Draw a hidden truth from :data:`TRUTH_RANGES` with ``numpy.random.default_rng(seed)``.
 
     Draws whose compute-optimal tokens per parameter at 1e20 FLOPs fall outside 8-120 are redrawn
@@ -155,8 +162,8 @@ def draw_truth(seed: int, noise_rel: float = 0.004) -> HiddenTruth:
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not (np.isfinite(noise_rel) and 0 <= noise_rel < 0.1):
-        raise ValueError(f"noise_rel must be in [0, 0.1), got {noise_rel!r}")
+    if not (np.isfinite(noise_nats) and 0 <= noise_nats < 0.5):
+        raise ValueError(f"noise_nats must be in [0, 0.5), got {noise_nats!r}")
     rng = np.random.default_rng([int(seed), 20260])
     while True:
         e, a_term, b_term = _uniform(rng, "E"), _uniform(rng, "A_term"), _uniform(rng, "B_term")
@@ -165,7 +172,7 @@ def draw_truth(seed: int, noise_rel: float = 0.004) -> HiddenTruth:
         lr0, g, k = math.exp(_uniform(rng, "log_lr0")), _uniform(rng, "lr_exponent"), _uniform(rng, "lr_curvature")
         n, d = optimal_params_tokens(1e20, law)
         if _TOKENS_PER_PARAM_RANGE[0] <= float(d / n) <= _TOKENS_PER_PARAM_RANGE[1]:
-            return HiddenTruth(law=law, lr0=lr0, lr_exponent=g, lr_curvature=k, noise_rel=float(noise_rel))
+            return HiddenTruth(law=law, lr0=lr0, lr_exponent=g, lr_curvature=k, noise_nats=float(noise_nats))
 
 
 @dataclass(frozen=True)
@@ -204,13 +211,13 @@ class Simulator:
     """A FLOP-budgeted training cluster over a hidden loss surface.
 
     ``Simulator(budget_flops=1e18, seed=0)``; :meth:`train` runs one model and charges ``6 N D`` FLOPs.
-    Two simulators with the same ``seed`` and ``noise_rel`` have the same truth, and the same run
+    Two simulators with the same ``seed`` and ``noise_nats`` have the same truth, and the same run
     gives the same loss in both.
     """
 
     budget_flops: float
     seed: int = 0
-    noise_rel: float = 0.004
+    noise_nats: float = 0.01
     _truth: HiddenTruth = field(init=False, repr=False)
     _runs: list[Run] = field(init=False, default_factory=list, repr=False)
     _repeats: dict[tuple[float, float, float], int] = field(init=False, default_factory=dict, repr=False)
@@ -218,7 +225,7 @@ class Simulator:
 
     def __post_init__(self) -> None:
         self.budget_flops = _check_positive("budget_flops", self.budget_flops, 1.0)
-        self._truth = draw_truth(self.seed, self.noise_rel)
+        self._truth = draw_truth(self.seed, self.noise_nats)
 
     # ---------------------------------------------------------------- ledger
     @property
@@ -263,7 +270,7 @@ class Simulator:
             loss = math.log(_VOCAB_SIZE)
         else:
             z = _noise_z(self.seed, n, d, rate, repeat)
-            loss = float(t.mean_loss(n, d, rate)) * math.exp(float(t.noise_sigma(n)) * z)
+            loss = float(t.mean_loss(n, d, rate)) + float(t.noise_sigma(n)) * z
         self._spent += cost
         run = Run(len(self._runs), n, d, rate, cost, loss, repeat, diverged)
         self._runs.append(run)
@@ -324,3 +331,166 @@ def optimum_at_edge(params_tried: ArrayLike, params_opt: float) -> str | None:
     if params_opt > tried[-2]:
         return f"optimum N = {params_opt:.3g} is at the large edge of {span}: add larger models"
     return None
+
+
+# --------------------------------------------------------------------------- the instructor's procedure
+# Each step is a small function so the lab page can run them one at a time and the robustness check can
+# run the whole procedure (:func:`reference_solution`) on many hidden surfaces with the same code.
+
+LR_FACTORS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Learning rates tried in :func:`sweep_learning_rate`, as multiples of :func:`default_lr`."""
+
+
+def sweep_learning_rate(
+    sim: Simulator, params: ArrayLike, tokens: float, factors: ArrayLike = LR_FACTORS
+) -> pd.DataFrame:
+    """Train each model size in ``params`` on ``tokens`` tokens at ``factor * default_lr(N)`` for every factor.
+
+    Returns the runs (the :meth:`Simulator.runs` columns plus ``size_index``). Charges the ledger.
+    """
+    sizes = np.asarray(params, dtype=float)
+    fac = np.asarray(factors, dtype=float)
+    if sizes.ndim != 1 or sizes.size < 2:
+        raise ValueError("params must list at least 2 model sizes")
+    if fac.ndim != 1 or fac.size < 3 or np.any(~np.isfinite(fac)) or np.any(fac <= 0):
+        raise ValueError("factors must list at least 3 positive learning-rate multiples")
+    rows = []
+    for i, n in enumerate(sizes):
+        for f in fac:
+            run = sim.train(float(n), tokens, lr=float(f * default_lr(n)))
+            rows.append({**run.__dict__, "size_index": i})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class LearningRateRule:
+    """``lr(N) = coef * N**exponent``, fitted to the best learning rate of each swept size."""
+
+    coef: float
+    exponent: float
+    params: Array  # the swept sizes
+    lr_best: Array  # the vertex of each size's parabola in ln lr
+    coefficients: Array  # (n_sizes, 3): loss = c2 (ln lr)**2 + c1 ln lr + c0
+    n_diverged: int
+
+    def __call__(self, params: ArrayLike) -> Array:
+        return self.coef * np.asarray(params, dtype=float) ** self.exponent
+
+
+def fit_learning_rate_rule(sweep: pd.DataFrame) -> LearningRateRule:
+    """Best learning rate per size, then a power law across sizes.
+
+    Per size, a least-squares parabola of the loss in ``ln lr`` (:func:`scalinglib.isoflop.fit_parabolas`,
+    which fits ``c2 (ln x)**2 + c1 ln x + c0`` for any positive ``x``) gives ``lr_best = exp(-c1 / 2 c2)``;
+    :func:`scalinglib.isoflop.power_law_fit` fits ``lr_best = coef * N**exponent``. Diverged runs are
+    left out (their loss is not on the valley).
+    """
+    from .isoflop import fit_parabolas, parabola_vertex_params, power_law_fit
+
+    need = {"params", "lr", "loss", "diverged", "size_index"}
+    if not need <= set(sweep.columns):
+        raise ValueError(f"sweep needs columns {sorted(need)}")
+    ok = sweep[~sweep["diverged"].astype(bool)]
+    n_sizes = int(sweep["size_index"].max()) + 1
+    coefs = fit_parabolas(ok["lr"], ok["loss"], ok["size_index"], n_sizes)
+    best = parabola_vertex_params(coefs)
+    if np.any(~np.isfinite(best)):
+        raise ValueError("a learning-rate sweep has no minimum (the loss is not convex in ln lr): widen the factors")
+    sizes = sweep.groupby("size_index")["params"].first().to_numpy()
+    coef, exponent = power_law_fit(sizes, best)
+    return LearningRateRule(float(coef), float(exponent), sizes, best, coefs, int(len(sweep) - len(ok)))
+
+
+def run_isoflop_grid(
+    sim: Simulator,
+    budgets_flops: ArrayLike,
+    lr_rule: LearningRateRule | None = None,
+    *,
+    n_sizes: int = 6,
+    half_width: float = 1.6,
+    tokens_per_param_guess: float = 20.0,
+) -> pd.DataFrame:
+    """IsoFLOP profiles: for each budget ``C``, ``n_sizes`` model sizes log-spaced over
+    ``N_guess * exp(±half_width)`` around the guess ``N_guess = sqrt(C / (6 * tokens_per_param_guess))``,
+    each trained on ``D = C / 6N`` tokens at ``lr_rule(N)`` (or :func:`default_lr`).
+
+    Returns the runs with ``budget_index`` and ``budget_flops`` columns. Charges the ledger.
+    """
+    budgets = np.asarray(budgets_flops, dtype=float)
+    if budgets.ndim != 1 or budgets.size < 2 or np.any(~np.isfinite(budgets)) or np.any(budgets <= 0):
+        raise ValueError("budgets_flops must list at least 2 positive budgets")
+    if int(n_sizes) != n_sizes or n_sizes < 3:
+        raise ValueError(f"n_sizes must be an integer >= 3, got {n_sizes!r}")
+    if not (np.isfinite(half_width) and half_width > 0):
+        raise ValueError(f"half_width must be positive, got {half_width!r}")
+    if not (np.isfinite(tokens_per_param_guess) and tokens_per_param_guess > 0):
+        raise ValueError(f"tokens_per_param_guess must be positive, got {tokens_per_param_guess!r}")
+    rows = []
+    for k, c in enumerate(budgets):
+        guess = math.sqrt(c / (6.0 * tokens_per_param_guess))
+        for n in guess * np.exp(np.linspace(-half_width, half_width, int(n_sizes))):
+            lr = None if lr_rule is None else float(lr_rule(n))
+            run = sim.train(float(n), float(c / (6.0 * n)), lr=lr)
+            rows.append({**run.__dict__, "budget_index": k, "budget_flops": float(c)})
+    return pd.DataFrame(rows)
+
+
+def reference_solution(
+    seed: int,
+    *,
+    budget_flops: float = 1e18,
+    target_flops: float = 1e20,
+    sweep_params: ArrayLike = (3e6, 1e7, 3e7),
+    sweep_tokens: float = 5e7,
+    budgets_flops: ArrayLike = (1e15, 3e15, 1e16, 3e16, 1e17),
+    n_bootstrap: int = 0,
+    bootstrap_seed: int = 0,
+) -> dict[str, object]:
+    """The lab's instructor solution on the hidden surface ``seed``, end to end.
+
+    1. sweep the learning rate at ``sweep_params`` (:func:`sweep_learning_rate`) and fit a rule
+       (:func:`fit_learning_rate_rule`);
+    2. IsoFLOP profiles at ``budgets_flops`` with that rule (:func:`run_isoflop_grid`), checked with
+       :func:`optimum_at_edge`; Approach 2 (:func:`scalinglib.isoflop.fit_isoflop`) extrapolated to
+       ``target_flops``;
+    3. the parametric law of Hoffmann et al. 2022 fitted to the IsoFLOP runs with a bootstrap
+       (:func:`scalinglib.userfit.fit_runs`): its compute-optimal ``params``, ``tokens``, ``loss`` at
+       ``target_flops`` are the submitted answer.
+
+    Returns ``prediction``, ``isoflop_prediction``, ``score`` (:func:`score`), ``isoflop_score``,
+    ``edge_warnings``, ``spent_flops``, the fitted objects (``lr_rule``, ``isoflop``, ``report``) and
+    the runs (``sweep``, ``grid``).
+    """
+    from .isoflop import fit_isoflop
+    from .userfit import fit_runs
+
+    sim = Simulator(budget_flops, seed=seed)
+    sweep = sweep_learning_rate(sim, sweep_params, sweep_tokens)
+    rule = fit_learning_rate_rule(sweep)
+    grid = run_isoflop_grid(sim, budgets_flops, rule)
+    iso = fit_isoflop(grid["params"], grid["loss"], grid["budget_index"], np.asarray(budgets_flops, dtype=float))
+    edges = [
+        w
+        for k in range(len(iso.budgets_flops))
+        if (w := optimum_at_edge(grid.loc[grid["budget_index"] == k, "params"], float(iso.params_opt[k]))) is not None
+    ]
+    report = fit_runs(grid[["params", "tokens", "loss"]], law="chinchilla", bootstrap=n_bootstrap,
+                      seed=bootstrap_seed, budget=target_flops)
+    point = report.budget[0]  # type: ignore[index]
+    prediction = {"params": float(point["params"]), "tokens": float(point["tokens"]), "loss": float(point["loss"])}
+    iso_prediction = {"params": float(iso.params_at(target_flops)), "tokens": float(iso.tokens_at(target_flops)),
+                      "loss": prediction["loss"]}
+    truth = sim.reveal_truth()
+    return {
+        "prediction": prediction,
+        "isoflop_prediction": iso_prediction,
+        "score": score(prediction, truth, target_flops),
+        "isoflop_score": score(iso_prediction, truth, target_flops),
+        "edge_warnings": edges,
+        "spent_flops": sim.spent_flops,
+        "lr_rule": rule,
+        "isoflop": iso,
+        "report": report,
+        "sweep": sweep,
+        "grid": grid,
+    }

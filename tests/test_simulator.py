@@ -55,8 +55,9 @@ def test_noise_has_the_stated_size():
     t = sim.reveal_truth()
     n, d = 1e7, 2e8
     losses = np.array([sim.train(n, d, lr=float(t.optimal_lr(n))).loss for _ in range(400)])
-    z = np.log(losses / float(t.mean_loss(n, d)))
+    z = losses - float(t.mean_loss(n, d))  # additive noise, in nats
     sigma = float(t.noise_sigma(n))
+    assert sigma == pytest.approx(0.01 * 10**0.15)
     assert abs(z.mean()) < 4 * sigma / math.sqrt(len(z))
     assert abs(z.std() / sigma - 1.0) < 0.15
 
@@ -236,3 +237,57 @@ def test_optimum_at_edge():
 def test_optimum_at_edge_guards(tried, opt, name):
     with pytest.raises(ValueError, match=name):
         optimum_at_edge(tried, opt)
+
+
+# --------------------------------------------------------------------------- the instructor's procedure
+
+
+def test_learning_rate_rule_recovers_the_hidden_optimum_without_noise():
+    sim = Simulator(1e30, seed=4, noise_nats=0.0)
+    t = sim.reveal_truth()
+    sizes = np.array([3e6, 1e7, 3e7])
+    sweep = simmod.sweep_learning_rate(sim, sizes, 5e7, factors=[0.25, 0.5, 1.0, 2.0, 4.0])
+    assert len(sweep) == 15 and sim.spent_flops == pytest.approx(6 * sizes.sum() * 5e7 * 5)
+    rule = simmod.fit_learning_rate_rule(sweep)
+    # without noise the loss is exactly quadratic in ln lr: the vertex is the hidden optimum
+    np.testing.assert_allclose(rule.lr_best, t.optimal_lr(sizes), rtol=1e-6)
+    assert rule.exponent == pytest.approx(-t.lr_exponent, rel=1e-6)
+    np.testing.assert_allclose(rule(sizes), t.optimal_lr(sizes), rtol=1e-6)
+
+
+def test_isoflop_grid_costs_its_budgets_and_brackets_the_optimum():
+    sim = Simulator(1e18, seed=2, noise_nats=0.0)
+    budgets = [1e15, 1e16]
+    grid = simmod.run_isoflop_grid(sim, budgets, None, n_sizes=5)
+    assert sim.spent_flops == pytest.approx(5 * sum(budgets))
+    np.testing.assert_allclose(6 * grid["params"] * grid["tokens"], grid["budget_flops"])
+    assert list(grid.groupby("budget_index").size()) == [5, 5]
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda s: simmod.sweep_learning_rate(s, [1e6], 1e7), "params"),
+        (lambda s: simmod.sweep_learning_rate(s, [1e6, 1e7], 1e7, factors=[1.0, 2.0]), "factors"),
+        (lambda s: simmod.run_isoflop_grid(s, [1e15], None), "budgets_flops"),
+        (lambda s: simmod.run_isoflop_grid(s, [1e15, 1e16], None, n_sizes=2), "n_sizes"),
+        (lambda s: simmod.run_isoflop_grid(s, [1e15, 1e16], None, half_width=0.0), "half_width"),
+        (lambda s: simmod.fit_learning_rate_rule(s.runs()), "sweep"),
+    ],
+)
+def test_procedure_guards(call, name):
+    with pytest.raises(ValueError, match=name):
+        call(Simulator(1e30, seed=0))
+
+
+def test_reference_solution_is_deterministic_and_within_budget():
+    a = simmod.reference_solution(7)
+    b = simmod.reference_solution(7)
+    assert a["prediction"] == b["prediction"] and a["score"] == b["score"]
+    assert a["spent_flops"] <= 1e18
+    assert a["report"].budget[0]["flops"] == 1e20
+
+
+def test_reference_solution_refuses_a_plan_over_budget():
+    with pytest.raises(BudgetExceededError):
+        simmod.reference_solution(0, budget_flops=1e17)
