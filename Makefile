@@ -5,10 +5,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BOOK_FLAGS ?= -W --keep-going
 
-.PHONY: book test unit chapters bench lock clean help
+.PHONY: book serve test unit chapters bench lock clean help
 
 help:
 	@echo "make book   build the HTML book into _build/html (executes every chapter)"
+	@echo "make serve  serve _build/html at http://127.0.0.1:$(PORT)/<site path>/ as GitHub Pages will (PORT=...)"
 	@echo "make test   unit tests, then every chapter executed with its claims checked"
 	@echo "make bench  speed benchmarks (ratios against a baseline, printed)"
 
@@ -24,6 +25,7 @@ _static/vega-bundle.js: $(STAMP) scalinglib/vega_bundle.py
 	$(PY) -m scalinglib.vega_bundle $@
 
 book: $(STAMP) _static/vega-bundle.js
+	@$(PY) -m scalinglib.site uncache  # the scorecard reads the other pages' results: always re-executed
 	$(VENV)/bin/jupyter-book build . $(BOOK_FLAGS)
 	@echo ""
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
@@ -32,6 +34,12 @@ book: $(STAMP) _static/vega-bundle.js
 	  elif [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] && command -v xdg-open >/dev/null; then xdg-open _build/html/index.html >/dev/null 2>&1 & \
 	  fi; \
 	fi
+
+# Python's http.server on _build/html, under the site's path (html.baseurl) and with 404.html, as on GitHub Pages.
+PORT ?= 8000
+serve: $(STAMP)
+	@test -f _build/html/index.html || { echo "no built book in _build/html: run make book first"; exit 1; }
+	$(PY) -m scalinglib.site serve --dir _build/html --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest
