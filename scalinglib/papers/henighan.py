@@ -15,7 +15,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq, minimize_scalar
 
-from ..allocation import ChinchillaLaw, frontier_exponents
+from ..allocation import ChinchillaLaw
 
 Array = NDArray[np.float64]
 
@@ -33,9 +33,11 @@ __all__ = [
     "excess_compute_ratio",
     "size_band_for_excess_compute",
     "henighan_data_exponents",
+    "convergence_comparison",
     "contradiction_point",
     "pearce_gamma",
     "total_params",
+    "fit_embedding_gamma",
     "nonembedding_frontier_flops",
     "nonembedding_local_exponent",
     "nonembedding_optimum_numeric",
@@ -159,6 +161,25 @@ def size_band_for_excess_compute(excess: float, alpha_n: float, alpha_s: float) 
     return float(np.exp(lo)), float(np.exp(hi))
 
 
+def convergence_comparison(
+    alpha_n: float, alpha_s: float, f_slow: float = 0.02, f_fast: float | None = None
+) -> dict[str, float]:
+    """Compute-efficient training against training "near convergence" (Kaplan et al. 2020, App. B.3,
+    eqs. B.12-B.14), at a fixed loss under eq. (1.6).
+
+    A run stopped at ``L = (1 + f) L(N, inf)`` has ``N ∝ (1 + f)**(1/alpha_N)`` and
+    ``S ∝ (1 + 1/f)**(1/alpha_S)``. Compute-efficient training has ``f = alpha_N/alpha_S`` (``f_fast``, default);
+    "near convergence" is ``f_slow`` (the paper's 2%). Returns the ratios (efficient / near-convergence) of
+    parameters, steps and compute ``C ∝ N S``, and ``f_fast``."""
+    _pos_scalar(alpha_n, "alpha_n")
+    _pos_scalar(alpha_s, "alpha_s")
+    _pos_scalar(f_slow, "f_slow")
+    f = alpha_n / alpha_s if f_fast is None else _pos_scalar(f_fast, "f_fast")
+    params = ((1.0 + f) / (1.0 + f_slow)) ** (1.0 / alpha_n)
+    steps = ((1.0 + 1.0 / f) / (1.0 + 1.0 / f_slow)) ** (1.0 / alpha_s)
+    return {"params_ratio": params, "steps_ratio": steps, "compute_ratio": params * steps, "f_fast": f}
+
+
 def henighan_data_exponents(beta: ArrayLike) -> tuple[Array, Array]:
     """Henighan et al. 2020, Sec. 1 / 6: with ``N_opt ∝ C**beta`` and ``C ∝ N D``,
     ``D ∝ C**(1 - beta) ∝ N**((1 - beta)/beta)``. Returns ``(1 - beta, (1 - beta)/beta)``."""
@@ -214,6 +235,22 @@ def total_params(params: ArrayLike, gamma: float) -> Array:
     return n + gamma * np.cbrt(n)
 
 
+def fit_embedding_gamma(total: ArrayLike, nonembedding: ArrayLike) -> float:
+    """Least-squares ``gamma`` of ``N_T = N_\\E + gamma N_\\E**(1/3)`` in log space (Pearce & Song 2024's
+    relation, fitted to model configurations): minimises ``sum (log(N_\\E + gamma N_\\E**(1/3)) - log N_T)**2``."""
+    nt, ne = _pos(total, "total"), _pos(nonembedding, "nonembedding")
+    if nt.shape != ne.shape or np.any(ne >= nt):
+        raise ValueError("total and nonembedding need the same shape, with total > nonembedding")
+    lo = float(np.min((nt - ne) / np.cbrt(ne)))
+    hi = float(np.max((nt - ne) / np.cbrt(ne)))
+
+    def f(log_g: float) -> float:
+        return float(np.sum((np.log(ne + np.exp(log_g) * np.cbrt(ne)) - np.log(nt)) ** 2))
+
+    res = minimize_scalar(f, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-12})
+    return float(np.exp(res.x))
+
+
 def nonembedding_frontier_flops(params: ArrayLike, law: ChinchillaLaw, gamma: float) -> Array:
     """Non-embedding compute ``C_\\E = 6 N_\\E D`` at which ``N_\\E`` is compute-optimal, for Chinchilla's loss
     ``L = E + A/N_T**alpha + B/D**beta`` written in non-embedding parameters (Pearce & Song 2024, eq. 9):
@@ -235,10 +272,7 @@ def nonembedding_local_exponent(params: ArrayLike, law: ChinchillaLaw, gamma: fl
     x = n ** (2.0 / 3.0)
     g = (1.0 - (x + gamma / 9.0) / (x + gamma / 3.0) / law.beta
          + (1.0 + law.alpha) / law.beta * (x + gamma / 3.0) / (x + gamma))
-    out = 1.0 / g
-    large, _ = frontier_exponents(law.alpha, law.beta)
-    assert np.all(np.isfinite(out)) and large > 0
-    return out
+    return 1.0 / g
 
 
 def nonembedding_optimum_numeric(flops: float, law: ChinchillaLaw, gamma: float) -> float:
@@ -295,8 +329,8 @@ class MlpStudy:
 
 
 FULL_LAB = MlpStudy()
-QUICK_LAB = MlpStudy(widths=(2, 8), steps=2_000, seeds=(0,))
-"""The slice the chapter reruns in quick mode: the first 2,000 steps of two widths, seed 0."""
+QUICK_LAB = MlpStudy(widths=(2, 8), steps=1_000, seeds=(0,))
+"""The slice the chapter reruns (in every mode): the first 1,000 steps of two widths, seed 0."""
 
 
 def mlp_params(width: int, input_dim: int) -> int:
