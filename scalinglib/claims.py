@@ -359,6 +359,17 @@ def begin(chapter: str, **parameters: Any) -> None:
     _STATE.update(chapter=chapter, parameters=dict(parameters), values={}, explanations={}, t0=time.perf_counter())
 
 
+def _py(value: Any) -> Any:
+    """numpy scalars and arrays (also inside lists and tuples) as Python numbers and lists."""
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_py(v) for v in value]
+    return value
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready: numpy scalars and arrays to Python, non-finite floats to ``None``."""
     if isinstance(value, (np.floating, np.integer, np.bool_)):
@@ -379,10 +390,7 @@ def _store(kind: str, claim_id: str, value: Any) -> Any:
         raise RuntimeError(f"call scalinglib.claims.begin('<chapter>') before {kind}()")
     if not isinstance(claim_id, str) or not claim_id:
         raise ValueError(f"claim_id must be a non-empty string, got {claim_id!r}")
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        value = value.item()
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
+    value = _py(value)
     _STATE["values" if kind == "record" else "explanations"][claim_id] = value
     return value
 

@@ -1,5 +1,7 @@
-"""Shared test settings: property tests are derandomised (same examples every run) and untimed."""
+"""Shared test settings: property tests are derandomised (same examples every run) and untimed;
+one folder of chapter results per session, shared by the chapter harness and the cross-machine check."""
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -9,3 +11,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("scalingbook")
+
+
+@pytest.fixture(scope="session")
+def results(tmp_path_factory):
+    """Where the chapter harness writes <chapter>.json (quick mode, this machine's default BLAS)."""
+    return tmp_path_factory.mktemp("chapter-results")

@@ -72,25 +72,31 @@ def test_load_claims_reads_printed_digits_as_written(tmp_path):
         paper: Default Paper 2020
         claims:
           - id: a
+            kind: data
             where: Table 2
             printed: 0.460
           - id: b
+            kind: data
             where: Sec. 3
             printed: 1.5e-2
           - id: c
+            kind: data
             where: Fig. 1
             printed: 40
           - id: d
+            kind: data
             paper: Other Paper 2021
             where: eq. 4
             printed: 0.46
             tolerance: {rel: 0.1}
             reason: read off a figure
           - id: e
+            kind: data
             where: Fig. 2
             printed: [0.1, 0.3]
             compare: range
           - id: f
+            kind: data
             where: Sec. 5
             printed: 5e-4
         """,
@@ -118,32 +124,33 @@ def test_load_claims_rejects_duplicate_ids(tmp_path):
         "ch",
         """
         claims:
-          - {id: a, where: T1, printed: 1.0}
-          - {id: a, where: T2, printed: 2.0}
+          - {id: a, kind: data, where: T1, printed: 1.0}
+          - {id: a, kind: data, where: T2, printed: 2.0}
         """,
     )
     with pytest.raises(ValueError, match="appears twice"):
         load_claims("ch", tmp_path)
 
 
-def test_load_claims_discrepancy_fields(tmp_path):
+def test_load_claims_open_fields(tmp_path):
     write_claims(
         tmp_path,
         "ch",
         """
         claims:
           - id: a
+            kind: data
             where: Table 2
             printed: 0.46
-            expect: discrepancy
-            explanation: rounding of alpha and beta
-            explained: 0.4516
-            explained_tolerance: {abs: 0.0005}
+            status: open
+            hypotheses: [rounding of alpha and beta]
+            pin: 0.4516
+            pin_tolerance: {abs: 0.0005}
         """,
     )
     (c,) = load_claims("ch", tmp_path)
-    assert c.expect == "discrepancy" and c.explanation == "rounding of alpha and beta"
-    assert c.explained == 0.4516 and c.explained_tolerance == {"abs": 0.0005}
+    assert c.status == "open" and c.hypotheses == ("rounding of alpha and beta",)
+    assert c.pin == 0.4516 and c.pin_tolerance == {"abs": 0.0005}
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -174,30 +181,30 @@ def test_unusable_values_fail(ours, note):
     assert status == "failed" and note in msg
 
 
-def test_declared_discrepancy_matching_the_explanation():
-    c = claim(expect="discrepancy", explanation="rounded exponents", explained=0.4516,
-              explained_tolerance={"abs": 0.0005})
-    assert evaluate(c, 0.4519) == ("discrepancy", "rounded exponents")
-    assert evaluate(c, 0.4530)[0] == "failed"  # neither printed nor explained
-    assert "explanation's 0.4516" in evaluate(c, 0.4530)[1]
-
-
-def test_declared_discrepancy_that_now_matches_fails():
-    c = claim(expect="discrepancy", explanation="x", explained=0.4516)
-    status, note = evaluate(c, 0.46)
-    assert status == "failed" and "drop the declaration" in note
-
-
-def test_declared_discrepancy_without_explained_fails():
-    c = claim(expect="discrepancy", explanation="x")
+def test_explained_needs_the_computed_explanation_to_match_the_printed_value():
+    c = claim(status="explained", explanation="rounded exponents")
+    assert evaluate(c, 0.40, 0.4612) == ("explained", "rounded exponents")
+    status, note = evaluate(c, 0.40, 0.47)
+    assert status == "failed" and "does not match the printed value" in note
     status, note = evaluate(c, 0.40)
-    assert status == "failed" and "explained" in note
+    assert status == "failed" and "explain(" in note
+    assert evaluate(c, 0.40, math.nan)[0] == "failed"
 
 
-def test_explained_tolerance_defaults_to_the_claim_tolerance():
-    c = claim(expect="discrepancy", explanation="x", explained=0.40)
-    assert evaluate(c, 0.404)[0] == "discrepancy"
-    assert evaluate(c, 0.406)[0] == "failed"
+def test_declared_status_that_now_matches_fails():
+    for c in (claim(status="explained", explanation="x"), claim(status="open", hypotheses=("h",), pin=0.46,
+              pin_tolerance={"abs": 0.005})):
+        status, note = evaluate(c, 0.46, 0.46)
+        assert status == "failed" and "declare it reproduced" in note
+
+
+def test_open_is_pinned_and_contradicted_is_a_test():
+    c = claim(status="open", hypotheses=("h1", "h2"), pin=0.40, pin_tolerance={"abs": 0.001})
+    assert evaluate(c, 0.4005) == ("open", "h1; h2")
+    status, note = evaluate(c, 0.41)
+    assert status == "failed" and "moved from its pin" in note
+    t = claim(kind="test", status="contradicted", pin=0.40, pin_tolerance={"abs": 0.001}, reason="p = 1e-5")
+    assert evaluate(t, 0.4) == ("contradicted", "p = 1e-5")
 
 
 def test_compare_range_ge_le_gt_lt():
@@ -221,16 +228,19 @@ YAML = """
 paper: Test et al. 2020
 claims:
   - id: good
+    kind: data
     where: Table 1
     printed: 0.46
   - id: declared
+    kind: data
     where: Fig. 2
     printed: 1.0
-    expect: discrepancy
-    explanation: our explanation
-    explained: 2.0
-    explained_tolerance: {abs: 0.01}
+    status: open
+    hypotheses: [our explanation]
+    pin: 2.0
+    pin_tolerance: {abs: 0.01}
   - id: bounded
+    kind: data
     where: Sec. 3
     printed: [1, 2]
     compare: range
@@ -270,19 +280,23 @@ def test_check_writes_the_documented_json(tmp_path, results, capsys):
     record("bounded", np.float64(1.5))
     record("extra", [1, 2, 3])  # values that are no claim are kept too
     rows = check(root=tmp_path)
-    assert [r["status"] for r in rows] == ["reproduced", "discrepancy", "reproduced"]
+    assert [r["status"] for r in rows] == ["reproduced", "open", "reproduced"]
     payload = json.loads((results / "ch.json").read_text())
-    assert set(payload) == {"chapter", "parameters", "seconds", "values", "claims"}
+    assert set(payload) == {"chapter", "parameters", "seconds", "values", "unclaimed", "claims"}
+    assert payload["unclaimed"] == ["extra"]
     assert payload["chapter"] == "ch"
     assert payload["parameters"] == {"quick": True, "n_bootstrap": 10}
     assert isinstance(payload["seconds"], float) and payload["seconds"] >= 0
     assert payload["values"] == {"good": 0.4612, "declared": 2.004, "bounded": 1.5, "extra": [1, 2, 3]}
-    for c in payload["claims"]:
-        assert set(c) == {"id", "paper", "where", "printed", "ours", "tolerance", "status", "note"}
+    base = {"id", "kind", "paper", "where", "printed", "compare", "ours", "tolerance", "declared", "status", "note"}
+    assert [set(c) for c in payload["claims"]] == [base, base | {"hypotheses", "pin"}, base]
     good, declared, bounded = payload["claims"]
     assert good == {
         "id": "good",
+        "kind": "data",
         "paper": "Test et al. 2020",
+        "compare": "eq",
+        "declared": "reproduced",
         "where": "Table 1",
         "printed": 0.46,
         "ours": 0.4612,
@@ -290,10 +304,10 @@ def test_check_writes_the_documented_json(tmp_path, results, capsys):
         "status": "reproduced",
         "note": "",
     }
-    assert declared["status"] == "discrepancy" and declared["note"] == "our explanation"
+    assert declared["status"] == "open" and declared["note"] == "our explanation"
     assert bounded["printed"] == [1, 2]
     out = capsys.readouterr().out  # outside a notebook the table is printed as text
-    assert "good" in out and "discrepancy" in out and "Styler" not in out
+    assert "good" in out and "open" in out and "Styler" not in out
 
 
 def test_check_raises_claim_failure_with_a_readable_table(tmp_path, results, capsys):
@@ -308,11 +322,11 @@ def test_check_raises_claim_failure_with_a_readable_table(tmp_path, results, cap
     assert msg.startswith("3 of 3 claims of 'ch' failed:")
     lines = msg.splitlines()
     header = lines[1].split()
-    assert header == ["id", "where", "printed", "ours", "status", "note"]
+    assert header == ["id", "kind", "where", "printed", "ours", "status", "note"]
     assert set(lines[2].replace(" ", "")) == {"-"}
     body = "\n".join(lines[3:])
     assert "good" in body and "0.9" in body and "outside tolerance" in body
-    assert "drop the declaration" in body and "not recorded" in body
+    assert "declare it reproduced" in body and "not recorded" in body
     # The JSON is written even when the check fails, so the scorecard can show the failure.
     payload = json.loads((results / "ch.json").read_text())
     assert [c["status"] for c in payload["claims"]] == ["failed"] * 3
@@ -330,3 +344,94 @@ def test_check_before_begin_raises(monkeypatch):
     monkeypatch.setitem(claims._STATE, "chapter", None)
     with pytest.raises(RuntimeError, match="begin"):
         check()
+
+
+# --------------------------------------------------------------------------- schema and parameters
+
+GOOD = "  - id: a\n    kind: data\n    where: T1\n    printed: 0.5\n"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("    tolerance: 0\n    reason: r\n", "a tolerance is"),
+        ("    tolerance: {absolute: 0.1}\n    reason: r\n", "a tolerance is"),
+        ("    tolerance: {abs: -1}\n    reason: r\n", "positive finite"),
+        ("    tolerance: {abs: 0.1}\n", "needs a `reason`"),
+        ("    expect: discrepncy\n", "unknown field"),
+        ("    status: discrepancy\n", "status 'discrepancy' is not one of"),
+        ("    status: open\n    pin: 0.4\n", "lists its `hypotheses`"),
+        ("    status: open\n    hypotheses: [h]\n", "pins our value"),
+        ("    status: explained\n", "names its computed cause"),
+        ("    status: contradicted\n    pin: 0.4\n", "only a `test` claim"),
+        ("    pin: 0.4\n", "only open and contradicted"),
+        ("    compare: approx\n", "compare 'approx'"),
+    ],
+)
+def test_bad_claims_files_name_file_line_and_claim(tmp_path, extra, message):
+    write_claims(tmp_path, "ch", "claims:\n" + GOOD + extra)
+    with pytest.raises(claims.ClaimsFileError, match=message) as err:
+        load_claims("ch", tmp_path)
+    assert "ch.yml:2: claim 'a'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("claims:\n  - id: a\n    kind: data\n    where: T1\n", r"missing field\(s\) \['printed'\]"),
+        ("claims:\n  - id: a\n    where: T1\n    printed: 1.0\n", r"missing field\(s\) \['kind'\]"),
+        ("claims:\n  - id: a\n    kind: guess\n    where: T1\n    printed: 1.0\n", "kind 'guess'"),
+        ("claims:\n" + GOOD + GOOD, "appears twice"),
+        ("papers: x\nclaims: []\n", "top level"),
+        ("claims:\n  - id: a\n    kind: data\n    where: T\n    printed: [1, 0]\n    compare: range\n", "low, high"),
+        ("claims:\n  - id: a\n    kind: data\n    where: T\n    printed: .nan\n", "finite number"),
+    ],
+)
+def test_bad_claims_files_more(tmp_path, text, message):
+    write_claims(tmp_path, "ch", text)
+    with pytest.raises(claims.ClaimsFileError, match=message):
+        load_claims("ch", tmp_path)
+
+
+def test_nan_is_written_as_null_and_fails(tmp_path, results):
+    write_claims(tmp_path, "ch", "claims:\n" + GOOD)
+    begin("ch")
+    record("a", float("nan"))
+    record("other", float("inf"))
+    with pytest.raises(ClaimFailure):
+        check(root=tmp_path)
+    text = (results / "ch.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    payload = json.loads(text)
+    assert payload["claims"][0]["ours"] is None and payload["claims"][0]["status"] == "failed"
+    assert payload["values"]["other"] is None and payload["unclaimed"] == ["other"]
+
+
+def test_explain_for_an_unknown_claim_fails(tmp_path, results):
+    write_claims(tmp_path, "ch", "claims:\n" + GOOD)
+    begin("ch")
+    record("a", 0.5)
+    claims.explain("nope", 1.0)
+    with pytest.raises(ClaimFailure, match="no claim"):
+        check(root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"quick": "maybe"}, "quick"),
+        ({"n_bootstrap": 0}, "n_bootstrap"),
+        ({"n_bootstrap": 2.5}, "n_bootstrap"),
+        ({"seed": -1}, "seed"),
+        ({"budget_flops": -1.0}, "budget_flops"),
+        ({"budget_flops": [1e20, float("nan")]}, "budget_flops"),
+        ({"n_tokens": float("inf")}, "n_tokens"),
+    ],
+)
+def test_begin_rejects_bad_parameters(params, name):
+    with pytest.raises(ValueError, match=f"parameter {name}"):
+        begin("ch", **params)
+
+
+def test_begin_accepts_the_defaults():
+    begin("ch", quick=True, n_bootstrap=None, seed=0, budget_flops=1e21, label="x")

@@ -53,6 +53,8 @@ FAKE_MD = HEADER + textwrap.dedent(
     sl.record("value", x)
     sl.record("declared", 2.0 * 1.0)
     sl.record("series", [x, 2 * x])
+    sl.record("rounded", 0.44)
+    sl.explain("rounded", round(x, 2))
     ```
 
     ```{code-cell} ipython3
@@ -65,14 +67,22 @@ FAKE_YML = """\
 paper: Fake et al. 2024
 claims:
   - id: value
+    kind: data
     where: Table 1
     printed: 0.46
   - id: declared
+    kind: data
     where: Fig. 2
     printed: 1.0
-    expect: discrepancy
-    explanation: we double it on purpose
-    explained: 2.0
+    status: open
+    hypotheses: [we double it on purpose]
+    pin: 2.0
+  - id: rounded
+    kind: paper
+    where: Table 2
+    printed: 0.46
+    status: explained
+    explanation: the paper rounds x to two digits
 """
 
 TOC = """\
@@ -155,21 +165,23 @@ def test_run_all_runs_every_executable_page(run_all):
     proc, out = run_all
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["fake.ipynb", "fake.json"]  # start and prose have no code
-    assert "1 reproduced, 1 discrepancy, 0 failed" in proc.stdout
+    assert "1 reproduced, 1 explained, 1 open, 0 contradicted, 0 failed" in proc.stdout
 
 
 def test_json_has_the_documented_keys(run_all):
     _, out = run_all
     payload = read_json(out)
-    assert set(payload) == {"chapter", "parameters", "seconds", "values", "claims"}
+    assert set(payload) == {"chapter", "parameters", "seconds", "values", "unclaimed", "claims"}
+    assert payload["unclaimed"] == ["series"]
     assert payload["chapter"] == "fake"
     assert payload["seconds"] > 0
-    assert payload["values"] == {"value": 0.462, "declared": 2.0, "series": [0.462, 0.924]}
-    for c in payload["claims"]:
-        assert set(c) == {"id", "paper", "where", "printed", "ours", "tolerance", "status", "note"}
-    value, declared = payload["claims"]
+    assert payload["values"] == {"value": 0.462, "declared": 2.0, "series": [0.462, 0.924], "rounded": 0.44}
+    value, declared, rounded = payload["claims"]
     assert value == {
         "id": "value",
+        "kind": "data",
+        "compare": "eq",
+        "declared": "reproduced",
         "paper": "Fake et al. 2024",
         "where": "Table 1",
         "printed": 0.46,
@@ -178,8 +190,10 @@ def test_json_has_the_documented_keys(run_all):
         "status": "reproduced",
         "note": "",
     }
-    # A declared discrepancy whose value matches the explanation is reported as such, and does not fail the run.
-    assert declared["status"] == "discrepancy" and declared["note"] == "we double it on purpose"
+    # An open claim at its pin is reported as open, with its hypotheses, and does not fail the run.
+    assert declared["status"] == "open" and declared["hypotheses"] == ["we double it on purpose"]
+    # An explained claim carries the value its computed explanation gives.
+    assert rounded["status"] == "explained" and rounded["explanation_value"] == 0.46
 
 
 def test_parameters_override_the_parameters_cell(run_all):
@@ -202,7 +216,7 @@ def test_failing_claim_exits_1(run_fail):
     payload = read_json(out)
     # x is overridden; the cell's other parameters keep their defaults.
     assert payload["parameters"] == {"quick": False, "x": 0.9, "label": "default"}
-    assert [c["status"] for c in payload["claims"]] == ["failed", "discrepancy"]
+    assert [c["status"] for c in payload["claims"]] == ["failed", "open", "failed"]
     assert payload["error"].startswith("ClaimFailure")
 
 
@@ -214,17 +228,26 @@ def test_scorecard_of_a_passing_run(book, run_all, monkeypatch, capsys):
     monkeypatch.setenv("SCALINGLIB_ROOT", str(book))
     assert main(["scorecard", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["chapter", "id", "where", "printed", "ours", "status"]
+    assert lines[0].split() == ["chapter", "id", "kind", "where", "printed", "ours", "status"]
     assert any(line.split()[:2] == ["fake", "value"] and "reproduced" in line for line in lines)
-    assert any(line.split()[:2] == ["fake", "declared"] and "discrepancy" in line for line in lines)
-    assert lines[-1] == "1 discrepancy, 1 reproduced"
+    assert any(line.split()[:2] == ["fake", "declared"] and "open" in line for line in lines)
+    assert lines[-1] == "1 explained, 1 open, 1 reproduced"
 
 
 def test_scorecard_of_a_failing_run_exits_1(book, run_fail, monkeypatch, capsys):
     _, out = run_fail
     monkeypatch.setenv("SCALINGLIB_ROOT", str(book))
     assert main(["scorecard", str(out)]) == 1
-    assert capsys.readouterr().out.splitlines()[-1] == "1 discrepancy, 1 failed"
+    assert capsys.readouterr().out.splitlines()[-1] == "2 failed, 1 open; 1 chapter(s) failed"
+
+
+def test_scorecard_names_a_missing_chapter_and_exits_1(book, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCALINGLIB_ROOT", str(book))
+    (tmp_path / "other.json").write_text("{}")  # a stray file is not a chapter of the book
+    (tmp_path / "fake.json").write_text("{not json")
+    assert main(["scorecard", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED CHAPTER fake: unreadable" in out
 
 
 def test_scorecard_without_results(book, tmp_path, monkeypatch, capsys):
@@ -288,7 +311,7 @@ def test_scorecard_rows_and_format(book, tmp_path, monkeypatch):
                                                 "status": status}]}
         (tmp_path / f"{name}.json").write_text(json.dumps(payload))
     rows = scorecard_rows(tmp_path)
-    assert [r["chapter"] for r in rows] == ["fake", "zzz"]  # book order first, then the rest by name
+    assert [r["chapter"] for r in rows] == ["fake"]  # the chapters of the book, in book order
     text = format_scorecard(rows)
-    assert "1.23457" in text and text.splitlines()[-1] == "1 failed, 1 reproduced"
+    assert "1.23457" in text and text.splitlines()[-1] == "1 reproduced"
     assert format_scorecard([]).splitlines()[-1] == "no claims"

@@ -1,0 +1,55 @@
+"""The cross-machine check: every chapter's claims come out the same on another BLAS code path.
+
+OpenBLAS picks its kernels by CPU (SkylakeX, Haswell, Zen, Neoverse ...) and splits work by thread
+count; a fit that stops short of its optimum lands somewhere that depends on those rounding paths.
+This test reruns every chapter (quick mode) with the generic x86-64 kernel (``OPENBLAS_CORETYPE=
+Prescott``, which any x86-64 CPU runs) on one thread, and compares it with the harness's run on this
+machine's default kernel and thread count: every claim must get the same status and a value that
+agrees to :data:`REL_TOL` relative (:data:`ABS_TOL` absolute near zero). Both are far inside every
+claim's tolerance (the tightest claims are printed to 3-4 significant digits).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import pytest
+
+from scalinglib.runner import chapters
+
+from .test_chapters import ROOT, run_quick
+
+REL_TOL = 1e-5
+ABS_TOL = 1e-9
+NAMES = [n for n in chapters(ROOT) if n != "scorecard"]
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "i386")
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) <= max(ABS_TOL, REL_TOL * max(abs(a), abs(b)))
+    return a == b
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("name", NAMES)
+def test_same_claims_on_the_generic_kernel_with_one_thread(name, results, tmp_path):
+    if not X86:
+        pytest.skip(f"OPENBLAS_CORETYPE=Prescott selects an x86-64 kernel; this machine is {platform.machine()}")
+    default = results / f"{name}.json"
+    if not default.exists():  # the harness did not run in this session (e.g. -k): run the default path here
+        run_quick(name, results)
+    import json
+
+    base = json.loads(default.read_text())
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Prescott", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    other, proc = run_quick(name, tmp_path, env=env)
+    assert "error" not in other, f"{name} failed on the generic kernel:\n{proc.stdout[-3000:]}"
+    ours = {c["id"]: c for c in base["claims"]}
+    diffs = []
+    for c in other["claims"]:
+        b = ours.get(c["id"])
+        if b is None or b["status"] != c["status"] or not _close(b["ours"], c["ours"]):
+            diffs.append(f"{c['id']}: default {b and (b['status'], b['ours'])} vs generic/1 thread {(c['status'], c['ours'])}")
+    assert not diffs, f"{name}: claims differ across BLAS kernels:\n" + "\n".join(diffs)
