@@ -645,11 +645,13 @@ def fit_runs(
     lo_b = np.array([lw.bounds[k][0] for k in model.param_names])
     hi_b = np.array([lw.bounds[k][1] for k in model.param_names])
     if np.any(theta < lo_b) or np.any(theta > hi_b):
-        # the unconstrained optimum is outside the allowed range: refit with bounds from the
-        # clipped optimum and from every start inside the box
+        # the unconstrained optimum is outside the allowed range: refit with bounds (scipy's
+        # L-BFGS-B) from the clipped optimum, the clipped ends of the 10 best starts, and the 10
+        # starts of the grid nearest the box centre
         box = [(float(a), float(b)) for a, b in zip(lo_b, hi_b, strict=True)]
-        inside = np.clip(starts, lo_b, hi_b)
-        cand = np.vstack([np.clip(theta, lo_b, hi_b)[None, :], inside])
+        best10 = np.argsort(res.objectives, kind="stable")[:10]
+        centre = np.argsort(np.abs((starts - (lo_b + hi_b) / 2) / (hi_b - lo_b)).max(axis=1), kind="stable")[:10]
+        cand = np.vstack([np.clip(theta, lo_b, hi_b)[None, :], np.clip(res.thetas[best10], lo_b, hi_b), np.clip(starts[centre], lo_b, hi_b)])
         rb = fit(model, x, y, cand, loss=loss, delta=delta, weights=w, bounds=box, method="scipy")  # type: ignore[arg-type]
         theta, obj = rb.theta.copy(), rb.objective
         tol_abs = tol * max(abs(obj), 1e-12)
