@@ -37,7 +37,7 @@ book: $(STAMP) _static/vega-bundle.js
 
 # Python's http.server on _build/html, under the site's path (html.baseurl) and with 404.html, as on GitHub Pages.
 PORT ?= 8000
-serve: $(STAMP)
+serve:  # no install step: it serves what `make book` built
 	@test -f _build/html/index.html || { echo "no built book in _build/html: run make book first"; exit 1; }
 	$(PY) -m scalinglib.site serve --dir _build/html --port $(PORT)
 

@@ -663,6 +663,18 @@ def _page_context(app: Any, pagename: str, templatename: str, context: dict, doc
         attr = "property" if key.startswith("og:") else "name"
         out.append(f'<meta {attr}="{key}" content="{html.escape(value, quote=True)}" />')
     context["metatags"] = context.get("metatags", "") + "\n" + "\n".join(out) + "\n"
+    # sphinx-thebe's inline `const THEBE_JS_URL = ...` (and togglebutton's selector) reach the page
+    # twice, once with filename None and once with "": the second `const` is an "Uncaught SyntaxError"
+    # in every page. Keep one copy of each script.
+    scripts, seen = [], set()
+    for js in context.get("script_files", []):
+        name = getattr(js, "filename", js) or ""  # an inline script's filename is None or "" (both occur)
+        key = (str(name), tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            scripts.append(js)
+    if "script_files" in context:
+        context["script_files"] = scripts
 
 
 _RELATIVE_ATTR = re.compile(r'\b(href|src|data-content_root)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^"]*)"')
