@@ -254,3 +254,28 @@ def test_compare_lab_runs() -> None:
         hz.compare_lab_runs(saved, moved, rel_tol=1e-8)
     with pytest.raises(ValueError, match="do not hold"):
         hz.compare_lab_runs(saved.iloc[:2], saved, rel_tol=1e-8)
+
+
+@given(a_n=st.floats(min_value=0.02, max_value=0.5), a_s=st.floats(min_value=0.2, max_value=2.0),
+       f_slow=st.floats(min_value=1e-3, max_value=0.05))
+def test_convergence_comparison_same_loss(a_n: float, a_s: float, f_slow: float) -> None:
+    # both runs reach the same loss under eq. (1.6): N-term (1 + f) = L and S-term = f * N-term
+    r = hz.convergence_comparison(a_n, a_s, f_slow=f_slow)
+    f = r["f_fast"]
+    assert f == pytest.approx(a_n / a_s)
+    n_c, s_c, n_slow, s_slow = 1e13, 1e3, 1e8, None
+    l_n = (n_c / n_slow) ** a_n
+    loss = (1 + f_slow) * l_n
+    s_slow = s_c / (f_slow * l_n) ** (1 / a_s)
+    n_fast, s_fast = n_slow * r["params_ratio"], s_slow * r["steps_ratio"]
+    got = hz.kaplan_loss_params_steps(n_fast, s_fast, n_c, a_n, s_c, a_s)[()]
+    assert got == pytest.approx(loss, rel=1e-9)
+    assert r["compute_ratio"] == pytest.approx(r["params_ratio"] * r["steps_ratio"], rel=1e-12)
+
+
+def test_convergence_comparison_kaplan_values_and_guard() -> None:
+    r = hz.convergence_comparison(0.076, 0.76, f_slow=0.02)
+    assert r["params_ratio"] == pytest.approx(2.70, abs=0.005)
+    assert r["steps_ratio"] == pytest.approx(0.133, abs=0.0005)
+    with pytest.raises(ValueError, match="f_slow"):
+        hz.convergence_comparison(0.076, 0.76, f_slow=0.0)
