@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -243,6 +244,46 @@ def test_build_stamp_names_a_commit_and_a_date(monkeypatch):
     assert f'href="{REPO.url}/commit/0123456789abcdef0123456789abcdef01234567"' in footer and "0123456" in footer
 
 
+def test_extension_builds_a_tiny_book(tmp_path):
+    """scalinglib.site in a three-page Jupyter Book: summary, substitutions, meta tags, footer, 404 page."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    if not jb.exists():
+        pytest.skip("jupyter-book is not installed")
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    (book / "_config.yml").write_text(
+        "title: Tiny\nonly_build_toc_files: true\nexecute:\n  execute_notebooks: 'off'\n"
+        "repository:\n  url: https://github.com/someone/tiny\n  branch: main\n"
+        "html:\n  baseurl: https://someone.github.io/tiny/\n  use_repository_button: true\n"
+        "launch_buttons:\n  binderhub_url: https://mybinder.org\n"
+        "parse:\n  myst_enable_extensions: [substitution]\n"
+        "sphinx:\n  extra_extensions: [scalinglib.site]\n"
+    )
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/a\n")
+    (book / "intro.md").write_text("# Tiny\n\n```{scorecard-summary}\n```\n\nSource: {{ repository_link }}.\n")
+    (book / "chapters" / "a.md").write_text("# Chapter A\n\n" + "This chapter says what it is about. " * 3 + "\n")
+    (book / "404.md").write_text("---\norphan: true\n---\n# Page not found\n\nGo to the [front page](intro.md).\n")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "a.json").write_text(json.dumps({"chapter": "a", "claims": [{"status": "reproduced"}, {"status": "open"}]}))
+    env = {**os.environ, "SCALINGLIB_RESULTS_DIR": str(results), "GITHUB_SHA": "ab" * 20, "SOURCE_DATE_EPOCH": "86400"}
+    out = subprocess.run([str(jb), "build", str(book), "-W", "-n", "--keep-going"], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    html_dir = book / "_build" / "html"
+    intro = (html_dir / "intro.html").read_text()
+    assert '<p class="scorecard-summary"><strong>2 claims: 1 reproduced, 0 explained, 1 open, 0 contradicted</strong>' in intro
+    assert 'href="https://github.com/someone/tiny"' in intro
+    assert "Last built on 1970-01-02 from commit" in intro and f"https://github.com/someone/tiny/commit/{'ab' * 20}" in intro
+    chapter = (html_dir / "chapters" / "a.html").read_text()
+    assert '<meta name="description" content="This chapter says what it is about.' in chapter
+    assert '<meta property="og:url" content="https://someone.github.io/tiny/chapters/a.html"' in chapter
+    assert chapter.count("const THEBE_JS_URL") <= 1
+    assert 'href="/tiny/intro.html"' in (html_dir / "404.html").read_text()
+    result = site.crawl(html_dir, "https://someone.github.io/tiny/", start=("index.html", "404.html"))
+    assert result.broken == [] and "404.html" in result.pages
+
+
 # --------------------------------------------------------------------------- crawl on synthetic sites
 
 PAGE = '<html><head><link rel="stylesheet" href="{css}"></head><body id="top">{body}</body></html>'
@@ -365,6 +406,51 @@ def test_make_serve_is_wired():
     out = subprocess.run(["make", "-n", "serve", "PORT=8123"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "-m scalinglib.site serve --dir _build/html --port 8123" in out.stdout
+
+
+# --------------------------------------------------------------------------- data for the workflow
+
+
+@pytest.fixture
+def data_server(tmp_path):
+    """A local HTTP server (127.0.0.1, no network) with one good file; anything else is a 404."""
+    from http.server import SimpleHTTPRequestHandler
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "good.csv").write_text("a,b\n1,2\n")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *a, **k):  # noqa: ANN002, ANN003
+            super().__init__(*a, directory=str(tmp_path / "www"), **k)
+
+        def log_message(self, *a):  # noqa: ANN002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_fetch_data_downloads_and_fails_clearly_on_a_missing_source(data_server, tmp_path, monkeypatch, capsys):
+    from scalinglib import data
+
+    monkeypatch.delenv("SCALINGLIB_DATA_DIR", raising=False)
+    monkeypatch.setenv("SCALINGLIB_CACHE_DIR", str(tmp_path / "cache"))
+    sha = data.text_sha256((tmp_path / "www" / "good.csv"))
+    entry = dict(sha256=sha, parser=lambda p: None, description="test")
+    monkeypatch.setattr(data, "REGISTRY", {
+        "good": data.Dataset("good", f"{data_server}/good.csv", mirror_name="good.csv", **entry),
+        "moved": data.Dataset("moved", f"{data_server}/moved.csv", mirror_name="moved.csv", **entry),
+    })
+    assert site.main(["fetch-data", "good"]) == 0
+    assert (tmp_path / "cache" / "good.csv").exists()
+    assert site.main(["fetch-data"]) == 1
+    err = capsys.readouterr().err
+    assert "::error title=data source unavailable::moved: could not download" in err and "moved.csv" in err
+    with pytest.raises(ValueError, match="names"):
+        site.fetch_data(["nope"])
 
 
 # --------------------------------------------------------------------------- the workflow
