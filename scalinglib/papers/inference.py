@@ -39,6 +39,7 @@ __all__ = [
     "win_matrix",
     "beta_monte_carlo_neg_log_pass",
     "schaeffer_backtest",
+    "iso_elo_plane_draws",
 ]
 
 
@@ -507,3 +508,35 @@ def schaeffer_backtest(alpha: float, beta: float, n_problems: int, samples_per_p
             rows.append({"replicate": rep, "n": int(n), "regression": reg, "distributional": dist,
                          "rel_err_regression": abs(reg - alpha) / alpha, "rel_err_distributional": abs(dist - alpha) / alpha})
     return rows
+
+
+def iso_elo_plane_draws(log10_train: ArrayLike, log10_test: ArrayLike, elo: ArrayLike, cov: ArrayLike,
+                        n_draws: int, seed: int) -> dict[str, Array | float]:
+    """Uncertainty of :func:`fit_iso_elo_plane` (GLS with the Elo covariance ``cov``).
+
+    The plane rarely fits to within the Elo errors alone; the covariance is first scaled by the
+    reduced chi-square of the fit when that exceeds 1 (the usual correction for misfit). Then
+    ``n_draws`` Elo vectors are drawn from ``N(elo, scaled cov)`` and each is refitted (the fit is
+    linear in the Elos). Returns the draws of ``e_train``, ``e_test``, ``slope``,
+    ``test_per_train_decade`` and the ``chi2_red`` used."""
+    x1 = np.asarray(log10_train, dtype=float)
+    x2 = np.asarray(log10_test, dtype=float)
+    y = np.asarray(elo, dtype=float)
+    c = np.asarray(cov, dtype=float)
+    if n_draws < 10:
+        raise ValueError("n_draws must be >= 10")
+    if c.shape != (y.size, y.size):
+        raise ValueError("cov must be a square matrix matching elo")
+    design = np.column_stack([x1, x2, np.ones_like(x1)])
+    w = np.linalg.pinv(c + np.eye(y.size) * 1e-9 * np.trace(c) / y.size, hermitian=True)
+    m = np.linalg.solve(design.T @ w @ design, design.T @ w)  # coef = m @ y
+    resid = y - design @ (m @ y)
+    chi2_red = float(resid @ w @ resid / (y.size - 1 - 3))  # one dof lost to the ratings' gauge
+    scale = max(1.0, chi2_red)
+    rng = np.random.default_rng(seed)
+    draws = rng.multivariate_normal(y, c * scale, size=n_draws, method="eigh")
+    coef = draws @ m.T
+    e_train, e_test = coef[:, 0], coef[:, 1]
+    slope = -e_train / e_test
+    return {"e_train": e_train, "e_test": e_test, "slope": slope, "test_per_train_decade": 10.0 ** (-slope),
+            "chi2_red": chi2_red}
