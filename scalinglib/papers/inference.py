@@ -378,9 +378,7 @@ def fit_iso_elo_plane(log10_train: ArrayLike, log10_test: ArrayLike, elo: ArrayL
         c = np.asarray(cov, dtype=float)
         if c.shape != (y.size, y.size):
             raise ValueError("cov must be a square matrix matching elo")
-        # ratings are identified up to a constant: GLS with the pseudo-inverse, the constant absorbs the gauge
-        w = np.linalg.pinv(c + np.eye(y.size) * 1e-9 * np.trace(c) / y.size, hermitian=True)
-        coef = np.linalg.solve(design.T @ w @ design, design.T @ w @ y)
+        coef = _gls_gauge(x1, x2, c) @ y
     e_train, e_test, const = (float(v) for v in coef)
     if e_test <= 0:
         raise ValueError("elo does not rise with test compute: no iso-Elo trade-off to report")
@@ -528,8 +526,8 @@ def iso_elo_plane_draws(log10_train: ArrayLike, log10_test: ArrayLike, elo: Arra
     if c.shape != (y.size, y.size):
         raise ValueError("cov must be a square matrix matching elo")
     design = np.column_stack([x1, x2, np.ones_like(x1)])
-    w = np.linalg.pinv(c + np.eye(y.size) * 1e-9 * np.trace(c) / y.size, hermitian=True)
-    m = np.linalg.solve(design.T @ w @ design, design.T @ w)  # coef = m @ y
+    m = _gls_gauge(x1, x2, c)  # coef = m @ y
+    w = np.linalg.pinv(c, rcond=1e-10, hermitian=True)
     resid = y - design @ (m @ y)
     chi2_red = float(resid @ w @ resid / (y.size - 1 - 3))  # one dof lost to the ratings' gauge
     scale = max(1.0, chi2_red)
@@ -540,3 +538,17 @@ def iso_elo_plane_draws(log10_train: ArrayLike, log10_test: ArrayLike, elo: Arra
     slope = -e_train / e_test
     return {"e_train": e_train, "e_test": e_test, "slope": slope, "test_per_train_decade": 10.0 ** (-slope),
             "chi2_red": chi2_red}
+
+
+def _gls_gauge(x1: Array, x2: Array, cov: Array) -> Array:
+    """The matrix ``M`` with ``(e_train, e_test, const) = M @ elo`` for GLS under a rating covariance
+    ``cov`` that is singular along the all-ones direction (ratings are known up to a constant).
+
+    The slopes come from the centred columns with the pseudo-inverse weight (the all-ones direction
+    carries no information and gets none); the constant is then fixed by the means. Well conditioned,
+    unlike a ridge added to ``cov``."""
+    w = np.linalg.pinv(cov, rcond=1e-10, hermitian=True)
+    xc = np.column_stack([x1 - x1.mean(), x2 - x2.mean()])
+    slopes = np.linalg.solve(xc.T @ w @ xc, xc.T @ w)
+    mean_row = np.full(x1.size, 1.0 / x1.size) - np.array([x1.mean(), x2.mean()]) @ slopes
+    return np.vstack([slopes, mean_row])
