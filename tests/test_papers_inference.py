@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from scalinglib import allocation
@@ -106,9 +106,10 @@ def test_lab_config_is_what_the_stored_files_describe():
 
 @given(st.floats(50, 2000), st.floats(1.01, 1000))
 def test_compute_ratio_roundtrip(elo_per_decade, ratio):
+    # beyond ~2000 Elo, 1 - p underflows the digits of p (p > 1 - 1e-5): no inverse can recover the ratio
+    assume(elo_per_decade * math.log10(ratio) <= 2000)
     p = inf.elo_per_decade_to_win_probability(elo_per_decade, ratio)
-    # 1 - p loses digits when p is near 1 (large ratios at low Elo slopes): relative 1e-6 is that cancellation
-    assert inf.compute_ratio_for_win_probability(elo_per_decade, p) == pytest.approx(ratio, rel=1e-6)
+    assert inf.compute_ratio_for_win_probability(elo_per_decade, p) == pytest.approx(ratio, rel=1e-9)
 
 
 def test_jones_numbers():
