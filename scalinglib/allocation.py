@@ -38,6 +38,7 @@ __all__ = [
     "KAPLAN_ANCHOR_PARAMS",
     "KAPLAN_ANCHOR_FLOPS",
     "KAPLAN_PARAMS_EXPONENT",
+    "inference_aware_params_tokens",
 ]
 
 
@@ -203,3 +204,49 @@ def kaplan_frontier_params(
     The tokens follow from ``D = C / (6 N)`` (:func:`tokens_from_flops`).
     """
     return anchor_params * (np.asarray(flops, dtype=float) / anchor_flops) ** exponent
+
+
+def inference_aware_params_tokens(
+    loss: float, inference_tokens: float, law: ChinchillaLaw, train_flops_per_token: float = 6.0,
+    inference_flops_per_token: float = 2.0,
+) -> tuple[float, float, float]:
+    """Model size and training tokens that reach ``loss`` at the least lifetime compute, counting
+    inference (Sardana et al. 2024, "Beyond Chinchilla-Optimal", arXiv 2401.00448, Sec. 2):
+
+    minimise ``6 N D_train + 2 N D_inference`` subject to ``L(N, D_train) = loss``.
+
+    On the constraint ``D_train(N) = (B / (loss - E - A N**-alpha))**(1/beta)``, defined for
+    ``N > (A / (loss - E))**(1/alpha)``; the one-dimensional objective (its log) is minimised over
+    ``log N``: a grid of 601 points over 60 e-folds above that bound, then a bounded Brent search
+    (``xatol = 1e-13``) in the cells around the best grid point. Returns
+    ``(params, train_tokens, total_flops)``. With ``inference_tokens = 0`` this is the Chinchilla
+    optimum for that loss (:func:`flops_for_loss`).
+    """
+    if not np.isfinite(loss) or loss <= law.E:
+        raise ValueError(f"loss must exceed E = {law.E:.4g} (a loss at or below E is never reached)")
+    if not np.isfinite(inference_tokens) or inference_tokens < 0:
+        raise ValueError("inference_tokens must be >= 0")
+    for name, v in (("train_flops_per_token", train_flops_per_token), ("inference_flops_per_token", inference_flops_per_token)):
+        if not np.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be > 0")
+    gap = loss - law.E
+    log_n_min = np.log(law.A / gap) / law.alpha  # below this N the loss is out of reach
+
+    def tokens(log_n: float) -> float:
+        rest = gap - law.A * np.exp(-law.alpha * log_n)
+        return float((law.B / rest) ** (1.0 / law.beta))
+
+    def log_total(log_n: float) -> float:
+        n = np.exp(log_n)
+        return float(np.log(n * (train_flops_per_token * tokens(log_n) + inference_flops_per_token * inference_tokens)))
+
+    lo, hi = log_n_min + 1e-9, log_n_min + 60.0
+    grid = np.linspace(lo + 1e-6, hi, 601)
+    vals = np.array([log_total(x) for x in grid])
+    i = int(np.argmin(vals))
+    res = minimize_scalar(log_total, bounds=(grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]),
+                          method="bounded", options={"xatol": 1e-13})
+    log_n = float(res.x)
+    n = float(np.exp(log_n))
+    d = tokens(log_n)
+    return n, d, float(n * (train_flops_per_token * d + inference_flops_per_token * inference_tokens))
