@@ -116,7 +116,7 @@ def snell_inference_token_multiplier(model_ratio: ArrayLike, pretrain_to_inferen
 
 def brown_inference_flops(params: float, num_layers: int, token_dim: int, prompt_tokens: ArrayLike,
                           decoded_tokens: ArrayLike, context_tokens: ArrayLike | None = None) -> Array:
-    """Brown et al. 2024, Sec. 2.3 (after Kaplan et al. 2020): FLOPs per token
+    """Brown et al. 2024 (the FLOPs count of their compute comparisons, after Kaplan et al. 2020): FLOPs per token
     ``2 (params + 2 num_layers token_dim context)``, total ``(prompt + decoded) * flops_per_token``
     with the context length taken as ``prompt + decoded`` unless given."""
     for name, v in (("params", params), ("num_layers", num_layers), ("token_dim", token_dim)):
