@@ -117,8 +117,20 @@ def test_jones_numbers():
     assert inf.elo_per_decade_to_win_probability(400, 2) == pytest.approx(2 / 3)  # strength proportional to compute
     line = inf.jones_iso_elo_log10_test(np.array([10.0, 11.0]), 0.0)
     assert line[1] - line[0] == pytest.approx(-1.2)
-    frontier = inf.jones_frontier_elo([1, 10], 5, m_flops=500, c_incline=-3000, m_board_incline=0, m_board_plateau=0, c_plateau=0)
-    assert frontier[0] == -2500 and frontier[1] == 0
+    kw = dict(m_flops=500.0, m_board_incline=-300.0, c_incline=-3000.0, m_board_plateau=-500.0, c_plateau=0.0)
+    frontier = inf.jones_frontier_elo([0, 6, 20], 5, **kw)
+    assert frontier[0] == -2500 and frontier[1] == -1500 and frontier[2] == 0  # floor, incline, perfect play
+    rates = inf.jones_frontier_rates(500, 7, 4)
+    # perfect play and take-off of the model move by log10 7 and log10 4 decades per board size
+    for b in (5, 6):
+        c = {k: v for k, v in kw.items()}
+        c.update(m_board_incline=rates["m_board_incline"], m_board_plateau=rates["m_board_plateau"])
+        perfect = -(c["m_board_incline"] * b + c["c_incline"]) / c["m_flops"]
+        takeoff = (c["m_board_plateau"] * b + c["c_plateau"] - c["m_board_incline"] * b - c["c_incline"]) / c["m_flops"]
+        if b == 5:
+            p5, t5 = perfect, takeoff
+    assert perfect - p5 == pytest.approx(math.log10(7)) and takeoff - t5 == pytest.approx(math.log10(4))
+    assert rates["gap_per_boardsize"] == pytest.approx(500 * math.log10(7 / 4))
     with pytest.raises(ValueError, match="slope"):
         inf.jones_test_per_train_decade(0.5)
     with pytest.raises(ValueError, match="win_probability"):

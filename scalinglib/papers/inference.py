@@ -25,6 +25,7 @@ __all__ = [
     "jones_iso_elo_log10_test",
     "jones_test_per_train_decade",
     "jones_frontier_elo",
+    "jones_frontier_rates",
     "snell_inference_token_multiplier",
     "brown_inference_flops",
     "HexValue",
@@ -84,17 +85,41 @@ def jones_test_per_train_decade(slope: float = -1.2) -> float:
     return 10.0 ** (-slope)
 
 
-def jones_frontier_elo(log10_flops: ArrayLike, boardsize: ArrayLike, m_flops: float, c_incline: float,
-                       m_board_incline: float, m_board_plateau: float, c_plateau: float) -> Array:
-    """Jones 2021's compute frontier (eq. 1): ``Elo = min(incline, plateau)`` with
-    ``incline = m_flops log10 C + m_board_incline * boardsize + c_incline`` and
-    ``plateau = m_board_plateau * boardsize + c_plateau`` (Elo relative to perfect play when the
-    plateau intercept says so)."""
+def jones_frontier_elo(log10_flops: ArrayLike, boardsize: ArrayLike, m_flops: float, m_board_incline: float,
+                       c_incline: float, m_board_plateau: float, c_plateau: float) -> Array:
+    """Jones 2021's change-point model of the compute frontier (Sec. V, Table III), in Elo relative to
+    perfect play: ``Elo = min(0, max(incline, plateau))`` with the incline
+    ``m_flops log10 C + m_board_incline * boardsize + c_incline`` and the random-play floor
+    ``plateau = m_board_plateau * boardsize + c_plateau`` (the form of the authors' code,
+    ``Changepoint`` in github.com/andyljones/boardlaw, analysis/data.py).
+
+    Perfect play is reached where the incline crosses 0, take-off where it crosses the floor: per
+    board size the first moves by ``-m_board_incline / m_flops`` decades, the second by
+    ``(m_board_plateau - m_board_incline) / m_flops``, and the random-to-perfect gap by
+    ``-m_board_plateau`` Elo."""
     x = np.asarray(log10_flops, dtype=float)
     b = np.asarray(boardsize, dtype=float)
+    if np.any(~np.isfinite(x)) or np.any(~np.isfinite(b)):
+        raise ValueError("log10_flops and boardsize must be finite")
+    if not np.isfinite(m_flops) or m_flops <= 0:
+        raise ValueError("m_flops must be > 0 (Elo rises with compute on the incline)")
     incline = m_flops * x + m_board_incline * b + c_incline
     plateau = m_board_plateau * b + c_plateau
-    return np.minimum(incline, plateau)
+    return np.minimum(0.0, np.maximum(incline, plateau))
+
+
+def jones_frontier_rates(elo_per_decade: float, perfect_play_factor: float, takeoff_factor: float) -> dict[str, float]:
+    """What three of Jones's Sec. V statements imply for the fourth in his change-point model
+    (:func:`jones_frontier_elo`): with slope ``m_flops`` (Elo per decade), perfect play ``P``x and
+    take-off ``T``x more compute per board size, ``m_board_incline = -m_flops log10 P`` and
+    ``m_board_plateau = m_board_incline + m_flops log10 T``, so the random-to-perfect gap grows by
+    ``-m_board_plateau = m_flops log10(P / T)`` Elo per board size."""
+    for name, v in (("elo_per_decade", elo_per_decade), ("perfect_play_factor", perfect_play_factor), ("takeoff_factor", takeoff_factor)):
+        if not np.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be > 0")
+    m_inc = -elo_per_decade * math.log10(perfect_play_factor)
+    m_plat = m_inc + elo_per_decade * math.log10(takeoff_factor)
+    return {"m_board_incline": m_inc, "m_board_plateau": m_plat, "gap_per_boardsize": -m_plat}
 
 
 # --------------------------------------------------------------------------- Snell 2024, Brown 2024
