@@ -49,6 +49,8 @@ class EloFit:
 
     def interval(self, z: float = 1.96) -> tuple[Array, Array]:
         """Normal-approximation interval ``rating +- z * stderr`` (z = 1.96: 95%)."""
+        if not np.isfinite(z) or z <= 0:
+            raise ValueError("z must be > 0")
         return self.ratings - z * self.stderr, self.ratings + z * self.stderr
 
 
@@ -69,6 +71,10 @@ def fit_bradley_terry(wins: ArrayLike, prior_games: float = 0.0, tol: float = 1e
         raise ValueError("wins must hold non-negative finite counts")
     if not np.isfinite(prior_games) or prior_games < 0:
         raise ValueError("prior_games must be >= 0")
+    if not np.isfinite(tol) or tol <= 0:
+        raise ValueError("tol must be > 0")
+    if max_iter < 1:
+        raise ValueError("max_iter must be >= 1")
     np.fill_diagonal(w, 0.0)
     games = w + w.T
     met = games > 0

@@ -66,5 +66,9 @@ def test_guards():
         elo.fit_bradley_terry([[0, 1], [1, 0]], prior_games=-1)
     with pytest.raises(ValueError, match="win_prob"):
         elo.elo_difference(1.0)
+    with pytest.raises(ValueError, match="tol"):
+        elo.fit_bradley_terry([[0, 1], [1, 0]], tol=0)
     fit = elo.fit_bradley_terry([[0, 5], [0, 0]], prior_games=1)
+    with pytest.raises(ValueError, match="z must"):
+        fit.interval(-1)
     assert np.all(np.isfinite(fit.ratings)) and fit.ratings[0] > fit.ratings[1]

@@ -92,6 +92,12 @@ def test_games_are_deterministic_and_round_robin_is_complete():
         inf.play_hex_game(n, agents[0], agents[1], [4, 4])
     with pytest.raises(ValueError, match="outside"):
         inf.win_matrix(rows, 2)
+    with pytest.raises(ValueError, match="pairs"):
+        inf.round_robin(n, agents, openings, pairs=[(0, 0)])
+    with pytest.raises(ValueError, match="n x n"):
+        inf.play_hex_game(4, agents[0], agents[1], [])
+    with pytest.raises(ValueError, match="board must have"):
+        inf.hex_winner([1] * 5, 3, 0)
 
 
 def test_lab_config_is_what_the_stored_files_describe():
@@ -189,6 +195,8 @@ def test_monte_carlo_and_backtest_shapes():
         inf.beta_monte_carlo_neg_log_pass(0.4, 2.0, [100], 500, 50, seed=0)
     rows = inf.schaeffer_backtest(0.4, 2.0, 64, [10, 50], 2, seed=0)
     assert len(rows) == 4 and all(r["rel_err_distributional"] >= 0 for r in rows)
+    with pytest.raises(ValueError, match="samples_per_problem"):
+        inf.schaeffer_backtest(0.4, 2.0, 64, [1], 2, seed=0)
 
 
 # --------------------------------------------------------------------------- Sardana et al.: allocation.inference_aware_params_tokens

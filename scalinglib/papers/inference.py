@@ -188,6 +188,10 @@ def hex_winner(board: Sequence[int], n: int, cell: int) -> bool:
     player: joins the left column to the right column); cells are numbered ``row * n + col``."""
     if n < 2:
         raise ValueError("n must be >= 2")
+    if len(board) != n * n:
+        raise ValueError("board must have n * n cells")
+    if not 0 <= cell < n * n:
+        raise ValueError("cell must lie on the board")
     p = board[cell]
     if p not in (1, 2):
         raise ValueError("cell must hold a stone")
@@ -362,6 +366,10 @@ def play_hex_game(n: int, first: tuple[HexValue, int], second: tuple[HexValue, i
     """Play one game: ``first`` and ``second`` are ``(value function, simulations)``; the
     ``opening`` cells are played alternately first (first player, then second ...). Returns
     ``(winner, moves)`` with winner 1 (first player) or 2."""
+    if first[0].n != n or second[0].n != n:
+        raise ValueError("first and second must hold value functions for an n x n board")
+    if any(not 0 <= c < n * n for c in opening):
+        raise ValueError("opening holds a cell off the board")
     board = [0] * (n * n)
     to_move = 1
     moves = 0
@@ -419,6 +427,10 @@ def round_robin(n: int, agents: Sequence[tuple[HexValue, int]], openings: Sequen
     Returns one row per game: ``a, b, opening, a_first, winner_is_a, moves``."""
     if pairs is None:
         pairs = [(i, j) for i in range(len(agents)) for j in range(i + 1, len(agents))]
+    if any(not (0 <= i < len(agents) and 0 <= j < len(agents)) or i == j for i, j in pairs):
+        raise ValueError("pairs must name two different agents")
+    if not openings:
+        raise ValueError("openings is empty")
     rows = []
     for i, j in progress(pairs, desc=desc):
         for o, op in enumerate(openings):
@@ -517,6 +529,10 @@ def schaeffer_backtest(alpha: float, beta: float, n_problems: int, samples_per_p
 
     if n_replicates < 1:
         raise ValueError("n_replicates must be >= 1")
+    if n_problems < 2:
+        raise ValueError("n_problems must be >= 2")
+    if not samples_per_problem or min(samples_per_problem) < 2:
+        raise ValueError("samples_per_problem must hold budgets >= 2")
     rng = np.random.default_rng(seed)
     rows = []
     for rep in range(n_replicates):
