@@ -20,8 +20,9 @@ scaling-laws assignment. :class:`Simulator` plays the cluster:
 * **run-to-run noise**: the returned loss is ``L + sigma(N) z``, ``z ~ N(0, 1)``, with
   ``sigma(N) = noise_nats * (1e8 / N)**0.15`` nats (``noise_nats = 0.01`` by default: a hundredth of a nat
   at 1e8 parameters, twice that at 1e6; an assumption of the size of seed-to-seed differences).
-  ``z`` is a deterministic function of ``(seed, N, D, lr, repeat)``: training the same configuration
-  again gives a new draw, and the results do not depend on the order of the calls.
+  ``z`` is a deterministic function of ``(seed, N, D, lr, repeat)`` (``N, D, lr`` to 9 significant
+  digits, so that another CPU's last-bit rounding does not change the draw): training the same
+  configuration again gives a new draw, and the results do not depend on the order of the calls.
 * **divergence**: a learning rate more than :data:`DIVERGENCE_FACTOR` times ``lr*(N)`` diverges; the
   run is charged and returns the loss of a uniform guess over the vocabulary, ``ln(vocab_size)``.
 * **a FLOP ledger**: every run costs ``C = 6 N D`` FLOPs (Kaplan et al. 2020, Sec. 2.1), charged
@@ -199,9 +200,15 @@ def _check_positive(name: str, value: float, lo: float, hi: float = math.inf) ->
     return v
 
 
-def _noise_z(seed: int, params: float, tokens: float, lr: float, repeat: int) -> float:
+def _config_key(params: float, tokens: float, lr: float) -> str:
+    """A run's configuration to 9 significant digits: values that differ only in the last bits (a
+    different CPU's rounding of a computed grid or learning rate) are the same run."""
+    return f"{params:.9g}|{tokens:.9g}|{lr:.9g}"
+
+
+def _noise_z(seed: int, config: str, repeat: int) -> float:
     """A standard normal draw keyed by the run's configuration (order-independent, deterministic)."""
-    key = f"{seed}|{params!r}|{tokens!r}|{lr!r}|{repeat}".encode()
+    key = f"{seed}|{config}|{repeat}".encode()
     words = np.frombuffer(hashlib.sha256(key).digest(), dtype=np.uint32)
     return float(np.random.default_rng(np.random.SeedSequence(words.tolist())).standard_normal())
 
@@ -220,7 +227,7 @@ class Simulator:
     noise_nats: float = 0.01
     _truth: HiddenTruth = field(init=False, repr=False)
     _runs: list[Run] = field(init=False, default_factory=list, repr=False)
-    _repeats: dict[tuple[float, float, float], int] = field(init=False, default_factory=dict, repr=False)
+    _repeats: dict[str, int] = field(init=False, default_factory=dict, repr=False)
     _spent: float = field(init=False, default=0.0, repr=False)
 
     def __post_init__(self) -> None:
@@ -261,7 +268,7 @@ class Simulator:
                 f"{self.remaining_flops:.4g} of the {self.budget_flops:.4g} FLOP budget remain "
                 f"({self._spent:.4g} spent on {len(self._runs)} runs); nothing was charged"
             )
-        key = (n, d, rate)
+        key = _config_key(n, d, rate)
         repeat = self._repeats.get(key, 0)
         self._repeats[key] = repeat + 1
         t = self._truth
@@ -269,7 +276,7 @@ class Simulator:
         if diverged:
             loss = math.log(_VOCAB_SIZE)
         else:
-            z = _noise_z(self.seed, n, d, rate, repeat)
+            z = _noise_z(self.seed, key, repeat)
             loss = float(t.mean_loss(n, d, rate)) + float(t.noise_sigma(n)) * z
         self._spent += cost
         run = Run(len(self._runs), n, d, rate, cost, loss, repeat, diverged)

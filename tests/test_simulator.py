@@ -291,3 +291,10 @@ def test_reference_solution_is_deterministic_and_within_budget():
 def test_reference_solution_refuses_a_plan_over_budget():
     with pytest.raises(BudgetExceededError):
         simmod.reference_solution(0, budget_flops=1e17)
+
+
+def test_last_bit_differences_do_not_change_the_noise():
+    a, b = Simulator(1e20, seed=2), Simulator(1e20, seed=2)
+    n, d, lr = 3e6, 5e7, 1.234567e-3
+    assert a.train(n, d, lr=lr).loss == pytest.approx(
+        b.train(np.nextafter(n, 2 * n), np.nextafter(d, 0.0), lr=np.nextafter(lr, 1.0)).loss, rel=1e-12)
