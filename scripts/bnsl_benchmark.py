@@ -3,7 +3,7 @@
     SCALINGLIB_DATA_DIR=... .venv/bin/python scripts/bnsl_benchmark.py [--workers 2]
 
 Writes data/experiments/bnsl_benchmark_rmse.csv: one row per curve (domain, task, model, n_fit, n_test), the
-RMSE of the log predictions on its held-out points for each method of scalinglib.estimators.METHODS and
+RMSE of the log predictions on its held-out points for each method of scalinglib.papers.alabdulmohsin.METHODS and
 VARIANTS, and BNSL_breaks (1 or 2). Every fit is deterministic (grids of starts, no random numbers; seed: none
 needed), so the file does not depend on --workers. The chapter chapters/bnsl.md recomputes the same table
 when run in full and reads this file only for its quick (CI) run. About 3 minutes on 2 cores.
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from scalinglib import data
-from scalinglib import estimators as est
+from scalinglib.papers import alabdulmohsin as est
 from scalinglib.paths import repo_root
 
 
@@ -34,7 +34,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     header = (
         "# Extrapolation RMSE (log predictions, held-out points) on the Alabdulmohsin et al. 2022 benchmark: "
-        f"scripts/bnsl_benchmark.py, scalinglib.estimators.fit_benchmark; {len(table)} curves in {seconds:.0f} s "
+        f"scripts/bnsl_benchmark.py, scalinglib.papers.alabdulmohsin.fit_benchmark; {len(table)} curves in {seconds:.0f} s "
         f"with {args.workers} workers. Deterministic (no random numbers).\n"
     )
     with args.out.open("w") as fh:

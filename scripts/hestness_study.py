@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/hestness_study.py [--workers 2]
 
-The study (tasks, architectures, grids, replicates and the seed) is ``scalinglib.lab.FULL_STUDY``;
+The study (tasks, architectures, grids, replicates and the seed) is ``scalinglib.papers.hestness.FULL_STUDY``;
 every trained model is one row (task, arch, replicate, examples, params, val_error, test_error).
 Each job runs its linear algebra on one thread, so the numbers are the same whatever ``--workers``
 is. About 2-3 minutes of CPU on 2 cores (see the chapter chapters/hestness.md).
@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from scalinglib import lab
+from scalinglib.papers import hestness as lab
 from scalinglib.paths import repo_root
 
 
@@ -29,7 +29,7 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     args.out.mkdir(parents=True, exist_ok=True)
     header = (
-        f"# Hestness-style study, laptop scale: scripts/hestness_study.py, scalinglib.lab.FULL_STUDY, seed {cfg.seed}; "
+        f"# Hestness-style study, laptop scale: scripts/hestness_study.py, scalinglib.papers.hestness.FULL_STUDY, seed {cfg.seed}; "
         f"{len(runs)} trained models in {seconds:.0f} s with {args.workers} workers.\n"
     )
     runs_path = args.out / "hestness_runs.csv"
@@ -38,7 +38,7 @@ def main() -> None:
         runs.to_csv(fh, index=False, float_format="%.10g")
     best = lab.best_model_per_size(runs)
     with (args.out / "hestness_best.csv").open("w") as fh:
-        fh.write(header.replace("# ", "# Best model per training-set size (scalinglib.lab.best_model_per_size) of ", 1))
+        fh.write(header.replace("# ", "# Best model per training-set size (scalinglib.papers.hestness.best_model_per_size) of ", 1))
         best.to_csv(fh, index=False, float_format="%.10g")
     print(f"wrote {runs_path} and hestness_best.csv ({len(runs)} models, {seconds:.0f} s)")
 

@@ -1,4 +1,4 @@
-"""Unit tests for scalinglib.lab: tasks, theory, training grid, best-model selection, region rules, fits."""
+"""Unit tests for scalinglib.papers.hestness and scalinglib.curves: tasks, theory, training grid, best-model selection, region rules, fits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglib import lab
+from scalinglib import curves
+from scalinglib.papers import hestness as lab
 from scalinglib.paths import repo_root
 
 SMALL_SPECTRAL = lab.SpectralTeacher(input_dims=64, noise_var=0.5, chunk_rows=128)
@@ -194,7 +195,7 @@ def test_refine_best_size_finds_the_vertex_of_a_parabola_in_log_p():
 def test_log_bin():
     x = np.linspace(1, 1000, 1000)
     y = 1.0 / x
-    xb, yb, counts = lab.log_bin(x, y, bins_per_decade=5)
+    xb, yb, counts = curves.log_bin(x, y, bins_per_decade=5)
     assert counts.sum() == 1000 and len(xb) == 16
     assert np.all(np.diff(xb) > 0)
     assert xb[0] == 1.0 and yb[0] == 1.0
@@ -203,41 +204,41 @@ def test_log_bin():
 def test_power_law_region_starts_after_the_plateau():
     x = 2.0 ** np.arange(3, 20)
     y = np.minimum(0.99, 5.0 * x**-0.4) + 0.1  # plateau, then a saturating power law
-    s = lab.power_law_region(x, y)
+    s = curves.power_law_region(x, y)
     assert x[s] in (32, 64, 128)  # the plateau ends near x = 57
     pure = 0.2 + 3.0 * x**-0.5
-    assert lab.power_law_region(x, pure) == 0
+    assert curves.power_law_region(x, pure) == 0
 
 
 def test_stable_slope_start():
     x = 2.0 ** np.arange(3, 16)
     ex = np.where(x < 512, 0.6, 0.6 * (x / 512) ** -0.2)
-    s = lab.stable_slope_start(x, ex)
+    s = curves.stable_slope_start(x, ex)
     assert x[s] in (256, 512)
-    assert lab.stable_slope_start(x, 2.0 * x**-0.3) == 0
+    assert curves.stable_slope_start(x, 2.0 * x**-0.3) == 0
 
 
 def test_fit_learning_curve_recovers_a_saturating_power_law():
     x = 2.0 ** np.arange(4, 18)
     y = 1.5 * (x / 16) ** -0.35 + 0.2
-    f = lab.fit_learning_curve(x, y, n_bootstrap=20, seed=0, start=0)
+    f = curves.fit_learning_curve(x, y, n_bootstrap=20, seed=0, start=0)
     assert f.exponent == pytest.approx(-0.35, abs=1e-5)
     assert f.floor == pytest.approx(0.2, rel=1e-4)
     assert f.coef == pytest.approx(1.5, rel=1e-4)
     np.testing.assert_allclose(f.predict(x), y, rtol=1e-5)
     assert f.interval[0] <= f.exponent <= f.interval[1]
-    pure = lab.fit_learning_curve(x, 3.0 * x**-0.25, n_bootstrap=0, seed=0, start=2, saturating=False)
+    pure = curves.fit_learning_curve(x, 3.0 * x**-0.25, n_bootstrap=0, seed=0, start=2, saturating=False)
     assert pure.exponent == pytest.approx(-0.25, abs=1e-9) and pure.floor == 0.0 and pure.start == 2
 
 
 def test_fit_model_size_and_curves():
     m = 2.0 ** np.arange(3, 16)
     p = 0.5 * m**0.6
-    f = lab.fit_model_size(m, np.concatenate([[0.0], p[1:]]), start=0, n_bootstrap=10, seed=0)
+    f = curves.fit_model_size(m, np.concatenate([[0.0], p[1:]]), start=0, n_bootstrap=10, seed=0)
     assert f.exponent == pytest.approx(0.6, abs=1e-9)  # the size-0 point is skipped
     xs = np.geomspace(10, 1e5, 60)
     df = pd.DataFrame([{"c": c, "x": xi, "y": 0.1 + (xi / 10) ** -a} for c, a in (("u", 0.3), ("v", 0.6)) for xi in xs])
-    tab, boot = lab.fit_curves(df, ["c"], "x", "y", n_bootstrap=5, seed=0)
+    tab, boot = curves.fit_curves(df, ["c"], "x", "y", n_bootstrap=5, seed=0)
     assert list(tab["c"]) == ["u", "v"] and boot.shape == (5, 2)
     np.testing.assert_allclose(tab["exponent"], [-0.3, -0.6], atol=1e-4)
 
@@ -246,7 +247,7 @@ def test_oracle_curve_follows_theory():
     t = lab.SpectralTeacher()
     o = lab.oracle_learning_curve(t, [2**k for k in range(6, 20)], [2**k for k in range(0, 14)])
     ex = o["test_error"].to_numpy() - t.bayes_error
-    f = lab.fit_learning_curve(o["examples"], ex, n_bootstrap=0, seed=0, start=0, saturating=False)
+    f = curves.fit_learning_curve(o["examples"], ex, n_bootstrap=0, seed=0, start=0, saturating=False)
     assert f.exponent == pytest.approx(lab.spectral_theory_exponents(t.signal_exponent)[0], abs=0.04)
     assert (np.diff(o["params"]) >= 0).all()
 

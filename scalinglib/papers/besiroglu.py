@@ -27,7 +27,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import gammaln, log_ndtr
 from scipy.stats import chi2 as chi2_dist
 
-from .fitting import LogModel, bootstrap_counts, huber, minimize_batched
+from ..fitting import LogModel, bootstrap_counts, huber, minimize_batched
 
 Array = NDArray[np.float64]
 

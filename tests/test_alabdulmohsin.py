@@ -1,4 +1,4 @@
-"""Unit tests for scalinglib.estimators: Alabdulmohsin et al.'s M1-M4, BNSL fits and the evaluation helpers."""
+"""Unit tests for scalinglib.papers.alabdulmohsin: Alabdulmohsin et al.'s M1-M4, BNSL fits and the evaluation helpers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from scipy.optimize import nnls
 
-from scalinglib import estimators as est
+from scalinglib.papers import alabdulmohsin as est
+from scalinglib.papers import bnsl as bp
+from scalinglib.curves import extrapolation_rmse
 from scalinglib.laws import bnsl
 
 X = np.geomspace(1e6, 1e9, 40)
@@ -109,8 +111,8 @@ def test_nnls_rows_matches_scipy():
 
 
 def test_extrapolation_rmse():
-    assert est.extrapolation_rmse([1.0, 1.0], [np.e, 1 / np.e]) == pytest.approx(1.0)
-    assert est.extrapolation_rmse([-1.0, 1.0], [1.0, 1.0]) == float("inf")
+    assert extrapolation_rmse([1.0, 1.0], [np.e, 1 / np.e]) == pytest.approx(1.0)
+    assert extrapolation_rmse([-1.0, 1.0], [1.0, 1.0]) == float("inf")
 
 
 def test_win_fractions_truncation_and_ties():
@@ -135,7 +137,7 @@ def test_bootstrap_helpers_are_seeded():
 
 def test_bnsl_jacobian_matches_finite_differences():
     for n_breaks in (1, 2):
-        model = est.bnsl_log_model(n_breaks)
+        model = bp.bnsl_log_model(n_breaks)
         theta = np.array([0.2, 1.0, 0.3] + [0.5, 2.0, np.log(0.4), -0.3, 4.0, np.log(0.8)][: 3 * n_breaks])
         u = np.linspace(0, 7, 25)
         jac = model.jacobian(theta, u)
@@ -146,7 +148,7 @@ def test_bnsl_jacobian_matches_finite_differences():
 
 
 def test_bnsl_log_model_matches_law():
-    model = est.bnsl_log_model(1)
+    model = bp.bnsl_log_model(1)
     x = np.geomspace(1, 1e4, 30)
     theta = np.array([0.3, np.log(2.0), 0.2, 0.7, np.log(100.0), np.log(0.5)])
     np.testing.assert_allclose(np.exp(model.log_predict(theta, np.log(x))),
@@ -156,26 +158,26 @@ def test_bnsl_log_model_matches_law():
 def test_fit_bnsl_recovers_a_smooth_break():
     x = np.geomspace(1e3, 1e8, 50)
     y = bnsl(x, 0.05, 3.0, 0.05, [0.4], [1e5], [0.5])
-    f = est.fit_bnsl(x, y)
+    f = bp.fit_bnsl(x, y)
     assert f.loss < 1e-10
     xt = np.geomspace(1e8, 1e10, 10)
-    assert est.extrapolation_rmse(f.predict(xt), bnsl(xt, 0.05, 3.0, 0.05, [0.4], [1e5], [0.5])) < 1e-3
+    assert extrapolation_rmse(f.predict(xt), bnsl(xt, 0.05, 3.0, 0.05, [0.4], [1e5], [0.5])) < 1e-3
 
 
 def test_choose_bnsl_breaks_short_curve_gets_one():
     x = np.geomspace(1, 100, 10)
-    assert est.choose_bnsl_breaks(x, 1 / x) == 1
+    assert bp.choose_bnsl_breaks(x, 1 / x) == 1
 
 
 def test_segment_slopes_figure_1():
     fig1 = dict(a=1e-3, b=4.66e3, c0=0.05, c=[0.49, -0.811, 2.1], d=[3e6, 1e14, 2e20], f=[1.1, 1.425, 0.05])
-    slopes = est.segment_slopes(np.logspace(-1, 26, 4001), **fig1)
+    slopes = bp.segment_slopes(np.logspace(-1, 26, 4001), **fig1)
     np.testing.assert_allclose(slopes, [-0.05, -0.54, 0.271, -1.829], atol=2e-3)
 
 
 def test_bnsl_segments_are_the_asymptotes():
     b, c0, c, d, f = 2.0, 0.1, [0.5, -0.2], [1e2, 1e6], [0.3, 0.3]
-    segs = est.bnsl_segments(b, c0, c, d)
+    segs = bp.bnsl_segments(b, c0, c, d)
     for x, (coef, slope) in zip([1e-3, 1e4, 1e10], segs, strict=True):
         assert bnsl(x, 0.0, b, c0, c, d, f) == pytest.approx(coef * x**-slope, rel=1e-3)
 

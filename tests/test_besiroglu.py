@@ -10,7 +10,7 @@ from scipy import integrate
 from scipy.special import gammaln
 from scipy.stats import chi2
 
-from scalinglib import stats
+from scalinglib.papers import besiroglu as stats
 from scalinglib.fitting import CHINCHILLA, huber
 
 
