@@ -72,9 +72,9 @@ def main(quick: bool = False, n_resamples: int = 1000, n_base_starts: int = 200,
     starts = law_starts(LAWS["chinchilla"], "default")
     counts = group_bootstrap_counts([str(i) for i in range(len(df))], n_resamples, seed)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rep = fit_runs(df, bootstrap=n_resamples, seed=seed)
-    t_ours = time.perf_counter() - t0
+    t_ours, cpu_ours = time.perf_counter() - t0, time.process_time() - c0
 
     pick = np.linspace(0, len(starts) - 1, n_base_starts).astype(int)
     t0 = time.perf_counter()
@@ -86,13 +86,14 @@ def main(quick: bool = False, n_resamples: int = 1000, n_base_starts: int = 200,
     t_base = t_starts * len(starts) + t_boot * n_resamples
     ratio = t_base / t_ours
     print(f"  data: {len(df)} runs; {len(starts)} starts; {n_resamples} bootstrap resamples")
-    print(f"  ours, fit_runs end to end (batched L-BFGS + polish + batched bootstrap): {t_ours:6.2f} s "
-          f"({'within' if t_ours <= 5 else 'OVER'} the 5 s goal)")
+    print(f"  ours, fit_runs end to end (batched L-BFGS + polish + batched bootstrap): {t_ours:6.2f} s wall, "
+          f"{cpu_ours:.2f} s CPU ({'within' if t_ours <= 5 else 'OVER'} the 5 s goal in wall time; on a shared "
+          "machine the CPU time is the better guide)")
     print(f"  plain scipy L-BFGS-B loop: {1e3 * t_starts:.1f} ms per start, {1e3 * t_boot:.1f} ms per resample "
           f"-> {t_base:6.1f} s for the same work")
     print(f"  speed ratio: {ratio:.1f}x; objective at the optimum: ours {rep.objective['value']:.8g}, "
           f"baseline's best of {n_base_starts} starts {f_base:.8g}")
-    return {"seconds_ours": t_ours, "seconds_baseline": t_base, "ratio": ratio}
+    return {"seconds_ours": t_ours, "cpu_seconds_ours": cpu_ours, "seconds_baseline": t_base, "ratio": ratio}
 
 
 if __name__ == "__main__":
