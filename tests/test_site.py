@@ -208,6 +208,25 @@ def test_toc_pages_are_the_books():
     assert pages[0] == "intro" and "scorecard" in pages and len(pages) == len(set(pages))
 
 
+def test_uncache_drops_only_the_named_pages(tmp_path):
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(tmp_path / "_build" / ".jupyter_cache"))
+    for name in ("scorecard.md", "chapter.md"):
+        (tmp_path / name).write_text(f"# {name}\n")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"print({name!r})")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        cache.cache_notebook_bundle(CacheBundleIn(nb, str(tmp_path / name)), check_validity=False)
+    assert site.uncache(["scorecard.md"], root=tmp_path) == ["scorecard.md"]
+    assert [Path(r.uri).name for r in cache.list_cache_records()] == ["chapter.md"]
+    assert site.uncache(["scorecard.md"], root=tmp_path) == []  # already gone
+    with pytest.raises(ValueError, match="pages"):
+        site.uncache(["missing.md"], root=tmp_path)
+    assert site.uncache(["scorecard.md"], root=tmp_path / "no-book") == []  # no cache yet: nothing to do
+
+
 # --------------------------------------------------------------------------- metadata helpers
 
 
