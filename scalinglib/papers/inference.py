@@ -126,7 +126,7 @@ def jones_frontier_rates(elo_per_decade: float, perfect_play_factor: float, take
 
 
 def snell_inference_token_multiplier(model_ratio: ArrayLike, pretrain_to_inference_ratio: ArrayLike) -> Array:
-    """Snell et al. 2024, Sec. 7: FLOPs-matching a model ``M`` times larger. With pretraining
+    """Snell et al. 2024 (their FLOPs-matched comparison with larger models): matching a model ``M`` times larger. With pretraining
     ``X = 6 N D_pretrain`` and inference ``Y = 2 N D_inference`` FLOPs, the larger model costs
     ``M (X + Y)``; the smaller model matches it by multiplying its inference tokens by
     ``K = M + 3 (D_pretrain / D_inference) (M - 1)``."""
