@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["ELO_SCALE", "win_probability", "elo_difference", "EloFit", "fit_bradley_terry"]
+__all__ = ["ELO_SCALE", "EloFit", "elo_difference", "fit_bradley_terry", "win_probability"]
 
 ELO_SCALE = 400.0 / np.log(10.0)
 """Elo points per natural-log unit of the odds: ``d = 400 log10(odds) = ELO_SCALE * ln(odds)``."""

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate, optimize, special
@@ -19,18 +21,18 @@ from scipy import integrate, optimize, special
 Array = NDArray[np.float64]
 
 __all__ = [
-    "pass_at_k",
-    "pass_at_k_biased",
-    "pass_at_k_true",
-    "coverage",
     "beta_failure_at_k",
     "beta_neg_log_pass_at_k",
     "beta_neg_log_pass_at_k_asymptotic",
     "beta_neg_log_pass_at_k_quad",
+    "coverage",
     "exp_power_law_coverage",
-    "fit_exp_power_law",
     "fit_beta_binomial",
+    "fit_exp_power_law",
     "fit_loglog_exponent",
+    "pass_at_k",
+    "pass_at_k_biased",
+    "pass_at_k_true",
 ]
 
 _CHUNK_ELEMENTS = 2_000_000  # bound on the scratch array of the vectorised product
@@ -178,7 +180,7 @@ def beta_neg_log_pass_at_k_quad(k: float, alpha: float, beta: float) -> float:
     s0 = -np.log(k)
     edges = sorted({s_min, *(float(np.clip(s0 + d, s_min, 0.0)) for d in (-30.0, -8.0, -2.0, 2.0, 8.0)), 0.0})
     failure = np.exp(alpha * s_min - log_norm) / alpha  # the tail below s_min, where 1-p = 1
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         if hi > lo:
             failure += integrate.quad(integrand, lo, hi, limit=200, epsabs=0.0, epsrel=1e-12)[0]
     return float(-np.log1p(-failure))

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from scalinglib import allocation
 from scalinglib.papers import inference as inf
 
-
 # --------------------------------------------------------------------------- Hex
 
 
@@ -123,7 +122,7 @@ def test_jones_numbers():
     assert inf.elo_per_decade_to_win_probability(400, 2) == pytest.approx(2 / 3)  # strength proportional to compute
     line = inf.jones_iso_elo_log10_test(np.array([10.0, 11.0]), 0.0)
     assert line[1] - line[0] == pytest.approx(-1.2)
-    kw = dict(m_flops=500.0, m_board_incline=-300.0, c_incline=-3000.0, m_board_plateau=-500.0, c_plateau=0.0)
+    kw = {"m_flops": 500.0, "m_board_incline": -300.0, "c_incline": -3000.0, "m_board_plateau": -500.0, "c_plateau": 0.0}
     frontier = inf.jones_frontier_elo([0, 6, 20], 5, **kw)
     assert frontier[0] == -2500 and frontier[1] == -1500 and frontier[2] == 0  # floor, incline, perfect play
     rates = inf.jones_frontier_rates(500, 7, 4)

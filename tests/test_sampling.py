@@ -67,13 +67,13 @@ def test_edge_cases():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(n=0, c=0, k=1), "n must be >= 1"),
-        (dict(n=5, c=-1, k=1), "c must be >= 0"),
-        (dict(n=5, c=6, k=1), "c .*must not exceed n"),
-        (dict(n=5, c=1, k=0), "k must be >= 1"),
-        (dict(n=5.5, c=1, k=1), "n must hold whole numbers"),
-        (dict(n=np.array([True]), c=0, k=1), "n must hold integers"),
-        (dict(n=np.array([]), c=0, k=1), "n is empty"),
+        ({"n": 0, "c": 0, "k": 1}, "n must be >= 1"),
+        ({"n": 5, "c": -1, "k": 1}, "c must be >= 0"),
+        ({"n": 5, "c": 6, "k": 1}, "c .*must not exceed n"),
+        ({"n": 5, "c": 1, "k": 0}, "k must be >= 1"),
+        ({"n": 5.5, "c": 1, "k": 1}, "n must hold whole numbers"),
+        ({"n": np.array([True]), "c": 0, "k": 1}, "n must hold integers"),
+        ({"n": np.array([]), "c": 0, "k": 1}, "n is empty"),
     ],
 )
 def test_guards(kwargs, match):

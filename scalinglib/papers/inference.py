@@ -20,27 +20,27 @@ from ..progress import progress
 Array = NDArray[np.float64]
 
 __all__ = [
-    "elo_per_decade_to_win_probability",
+    "LAB",
+    "HexValue",
+    "LabConfig",
+    "beta_monte_carlo_neg_log_pass",
+    "brown_inference_flops",
     "compute_ratio_for_win_probability",
-    "jones_iso_elo_log10_test",
-    "jones_test_per_train_decade",
+    "elo_per_decade_to_win_probability",
+    "fit_iso_elo_plane",
+    "hex_winner",
+    "iso_elo_plane_draws",
     "jones_frontier_elo",
     "jones_frontier_rates",
-    "snell_inference_token_multiplier",
-    "brown_inference_flops",
-    "HexValue",
-    "train_hex_value",
-    "hex_winner",
+    "jones_iso_elo_log10_test",
+    "jones_test_per_train_decade",
     "mcts_move",
     "play_hex_game",
-    "fit_iso_elo_plane",
     "round_robin",
-    "LabConfig",
-    "LAB",
-    "win_matrix",
-    "beta_monte_carlo_neg_log_pass",
     "schaeffer_backtest",
-    "iso_elo_plane_draws",
+    "snell_inference_token_multiplier",
+    "train_hex_value",
+    "win_matrix",
 ]
 
 
@@ -276,7 +276,7 @@ def train_hex_value(n: int, games: int, seed: int) -> HexValue:
 
 
 class _Node:
-    __slots__ = ("move", "player", "n_visits", "w_total", "children", "prior", "terminal", "value")
+    __slots__ = ("children", "move", "n_visits", "player", "prior", "terminal", "value", "w_total")
 
     def __init__(self, move: int, player: int, prior: float, terminal: bool, value: float) -> None:
         self.move = move  # the move that led here
@@ -290,7 +290,7 @@ class _Node:
 
 
 def _clip(x: float) -> float:
-    return -1.0 if x < -1.0 else (1.0 if x > 1.0 else x)
+    return -1.0 if x < -1.0 else (min(x, 1.0))
 
 
 def mcts_move(board: list[int], to_move: int, value: HexValue, simulations: int, c_puct: float = 1.5,
