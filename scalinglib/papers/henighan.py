@@ -266,7 +266,8 @@ def nonembedding_local_exponent(params: ArrayLike, law: ChinchillaLaw, gamma: fl
     """Local exponent ``d log N*_\\E / d log C_\\E`` along that frontier (Pearce & Song 2024, eq. 10):
     ``1 / g`` with ``g = 1 - (1/beta) (x + gamma/9)/(x + gamma/3) + ((1+alpha)/beta) (x + gamma/3)/(x + gamma)``,
     ``x = N**(2/3)``. It tends to ``beta/(alpha+beta)`` for large N (Chinchilla's exponent,
-    :func:`scalinglib.allocation.frontier_exponents`) and to ``beta/(alpha/3 + beta)`` for small N."""
+    :func:`scalinglib.allocation.frontier_exponents`) and to ``beta/(alpha/3 + beta)`` for small N, and peaks
+    (near 1 for Chinchilla's law) where ``N**(2/3)`` is comparable to ``gamma``."""
     n = _pos(params, "params")
     _pos_scalar(gamma, "gamma")
     x = n ** (2.0 / 3.0)
