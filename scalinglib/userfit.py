@@ -403,6 +403,8 @@ def group_bootstrap_counts(groups: Sequence[str], n_resamples: int, seed: int) -
     """
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    if len(groups) == 0:
+        raise ValueError("groups must name at least one group")
     labels, inverse = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
     # keep the groups in order of first appearance so the draws do not depend on label spelling
     first = np.array([np.flatnonzero(inverse == g)[0] for g in range(len(labels))])

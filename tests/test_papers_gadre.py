@@ -107,5 +107,9 @@ def test_error_law_fit_and_guards():
         g.fit_error_law(x[:2], y[:2])
     with pytest.raises(ValueError):
         g.relative_error([1.0], [0.0])
+    with pytest.raises(ValueError, match="params"):
+        g.gadre_loss([-1.0], [20.0], 1.8, 200.0, 350.0, 0.13)
+    with pytest.raises(ValueError, match="loss"):
+        g.error_law([np.nan], 0.85, 2.2, 0.7)
     with pytest.raises(ValueError):
         g.average_error(pd.DataFrame({"name": ["a"], "task": ["t"], "error": [0.5]}), ["missing_task"])

@@ -94,6 +94,10 @@ def gadre_loss(params: ArrayLike, multiplier: ArrayLike, e: float, a: float, b: 
     """Gadre et al. 2024 eq. (4): ``L(C, M) = E + (a M**eta + b M**-eta) C**-eta`` with ``C = 6 N D``, ``D = M N``."""
     n = np.asarray(params, dtype=float)
     m = np.asarray(multiplier, dtype=float)
+    if np.any(~(n > 0)):
+        raise ValueError("params must be positive")
+    if np.any(~(m > 0)):
+        raise ValueError("multiplier must be positive")
     c = 6.0 * n * (m * n)
     return e + (a * m**eta + b * m ** (-eta)) * c ** (-eta)
 
@@ -144,7 +148,10 @@ def fit_loss_linear(params: ArrayLike, multiplier: ArrayLike, loss: ArrayLike) -
 
 def error_law(loss: ArrayLike, epsilon: float, k: float, gamma: float) -> Array:
     """Gadre et al. 2024 eq. (5): average top-1 error ``Err(L) = epsilon - k exp(-gamma L)``."""
-    return epsilon - k * np.exp(-gamma * np.asarray(loss, dtype=float))
+    x = np.asarray(loss, dtype=float)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("loss must be finite")
+    return epsilon - k * np.exp(-gamma * x)
 
 
 def fit_error_law(loss: ArrayLike, error: ArrayLike) -> dict[str, float]:
