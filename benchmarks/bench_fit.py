@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 
-from scalinglib.userfit import fit_runs, group_bootstrap_counts, law_starts, LAWS
+from scalinglib.userfit import LAWS, fit_runs, group_bootstrap_counts, law_starts
 
 DELTA = 1e-3
 
@@ -81,7 +81,7 @@ def main(quick: bool = False, n_resamples: int = 1000, n_base_starts: int = 200,
     _, f_base, _ = baseline(df, starts[pick], counts[:0])
     t_starts = (time.perf_counter() - t0) / n_base_starts
     t0 = time.perf_counter()
-    _, _, boot = baseline(df, starts[pick[:1]], counts[:n_base_boot])
+    baseline(df, starts[pick[:1]], counts[:n_base_boot])
     t_boot = max((time.perf_counter() - t0 - t_starts) / n_base_boot, 0.0)
     t_base = t_starts * len(starts) + t_boot * n_resamples
     ratio = t_base / t_ours

@@ -32,6 +32,7 @@ writes nothing in that case.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,19 +50,20 @@ from .fitting import CHINCHILLA, LogModel, fit, huber, minimize_batched, start_g
 Array = NDArray[np.float64]
 
 __all__ = [
-    "RunsError",
-    "Law",
     "LAWS",
     "WARNING_CODES",
     "FitReport",
-    "read_runs",
-    "read_targets",
+    "Law",
+    "RunsError",
+    "add_cli",
     "fit_runs",
     "format_summary",
-    "plot_report",
-    "add_cli",
-    "run_cli",
     "group_bootstrap_counts",
+    "law_starts",
+    "plot_report",
+    "read_runs",
+    "read_targets",
+    "run_cli",
 ]
 
 WARNING_CODES = (
@@ -292,7 +294,7 @@ def law_starts(law: Law, grid: str | Array = "default") -> Array:
         if grid == "small":
             v = v[::2] if len(v) > 2 else v
         elif grid == "large" and len(v) > 1:
-            v = sorted(set(v) | {(x + y) / 2 for x, y in zip(v[:-1], v[1:], strict=True)})
+            v = sorted(set(v) | {(x + y) / 2 for x, y in itertools.pairwise(v)})
         axes[k] = v
     return start_grid(**axes)
 
@@ -813,7 +815,7 @@ def fit_runs(
         natural=lw.natural(theta),
         objective={"loss": loss, "delta": delta if loss == "huber" else None, "value": float(obj),
                    "rmse_log": float(np.sqrt(np.mean(resid**2)))},
-        starts={"n": int(len(starts)), "reached_optimum": n_reached, "tolerance_relative": tol, "max_iterations_per_start": 300},
+        starts={"n": len(starts), "reached_optimum": n_reached, "tolerance_relative": tol, "max_iterations_per_start": 300},
         intervals=intervals,
         natural_intervals=nat_intervals,
         fitted_range=fitted_range,
@@ -823,7 +825,7 @@ def fit_runs(
         predictions=predictions,
         budget=budget_out,
         warnings=warnings,
-        bootstrap={"resamples": int(bootstrap), "converged": int(len(thetas_boot)), "seed": int(seed), "level": level,
+        bootstrap={"resamples": int(bootstrap), "converged": len(thetas_boot), "seed": int(seed), "level": level,
                    "unit": "group" if df["group"].nunique() < n else "run"},
         thetas_boot=thetas_boot,
         runs=df,
@@ -840,7 +842,7 @@ def format_summary(report: FitReport) -> str:
              + (f" (delta {report.objective['delta']:g})" if report.objective["delta"] else "")
              + f" = {report.objective['value']:.6g}; rms log residual {report.objective['rmse_log']:.4f}",
              f"starts: {report.starts['reached_optimum']} of {report.starts['n']} reached the optimum"]
-    pct = int(round(100 * report.bootstrap["level"]))
+    pct = round(100 * report.bootstrap["level"])
     for k, v in report.natural.items():
         iv = report.natural_intervals.get(k)
         lines.append(f"  {k:>8} = {v:.4g}" + (f"   [{iv[0]:.4g}, {iv[1]:.4g}] {pct}%" if iv else ""))

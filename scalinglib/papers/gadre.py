@@ -24,16 +24,16 @@ Array = NDArray[np.float64]
 
 __all__ = [
     "SMALL_ARCHS",
-    "subset17",
     "average_error",
-    "loss_fit_runs",
     "error_fit_runs",
-    "targets",
-    "gadre_loss",
-    "fit_loss_linear",
     "error_law",
     "fit_error_law",
+    "fit_loss_linear",
+    "gadre_loss",
+    "loss_fit_runs",
     "relative_error",
+    "subset17",
+    "targets",
 ]
 
 SMALL_ARCHS = ("d=96_l=8_h=4", "d=512_l=8_h=4", "d=576_l=24_h=8", "d=1024_l=24_h=8")
@@ -127,7 +127,7 @@ def fit_loss_linear(params: ArrayLike, multiplier: ArrayLike, loss: ArrayLike) -
         return e + np.exp(la + eta * log_m - eta * log_c) + np.exp(lb - eta * log_m - eta * log_c) - y
 
     def jac(t: Array) -> Array:
-        la, lb, e, eta = t
+        la, lb, _, eta = t
         ta = np.exp(la + eta * log_m - eta * log_c)
         tb = np.exp(lb - eta * log_m - eta * log_c)
         return np.stack([ta, tb, np.ones_like(y), ta * (log_m - log_c) + tb * (-log_m - log_c)], axis=1)
@@ -167,7 +167,7 @@ def fit_error_law(loss: ArrayLike, error: ArrayLike) -> dict[str, float]:
         return eps - np.exp(lk - g * x) - y
 
     def jac(t: Array) -> Array:
-        eps, lk, g = t
+        _, lk, g = t
         ex = np.exp(lk - g * x)
         return np.stack([np.ones_like(x), -ex, x * ex], axis=1)
 
