@@ -242,3 +242,14 @@ def test_plot_report_builds_for_every_law():
         r = fit_runs(chinchilla_runs(noise=0.003), law=law, grid="small",
                      predict=pd.DataFrame({"params": [3e9], "tokens": [6e10]}), bootstrap=5)
         assert plot_report(r).to_dict()["layer"]
+
+
+@settings(max_examples=25)
+@given(row=st.integers(0, 19), col=st.sampled_from(["params", "tokens", "loss"]),
+       bad=st.sampled_from([0.0, -1.0, float("nan"), float("inf"), "x"]))
+def test_any_bad_cell_is_named_by_row_and_column(row, col, bad):
+    df = chinchilla_runs().astype(object)
+    df.loc[row, col] = bad
+    with pytest.raises(RunsError) as exc:
+        read_runs(df)
+    assert f"row {row + 1} (line {row + 2}), column '{col}'" in str(exc.value)
