@@ -619,6 +619,9 @@ def fit_runs(
     # --- identifiability of the design
     p = lw.n_params
     n = len(df)
+    if n < p:
+        raise RunsError(f"runs: {n} runs cannot determine the {p} parameters {model.param_names} of the {lw.name} law; "
+                        f"add runs or choose a law with fewer parameters")
     spread = {k: float(np.log10(df[k].max() / df[k].min())) for k in ("params", "tokens", "flops")}
     tpp = df["tokens"] / df["params"]
     spread_ratio = float(np.log10(tpp.max() / tpp.min()))
