@@ -515,6 +515,48 @@ def _scipy_one(fun: Callable, start: Array, use_jac: bool, bounds: object, optio
         return minimize(fun, start, jac=use_jac, method="L-BFGS-B", bounds=bounds, options=options)
 
 
+def _check_data(
+    model: LogModel, x: ArrayLike, y: ArrayLike, *, weights: ArrayLike | None, loss: str, delta: float
+) -> tuple[object, Array]:
+    """The guards every fit and bootstrap share: finite x, positive finite y of the same length, at least
+    as many points (with positive weight) as parameters, non-negative finite weights, a positive delta."""
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    if ya.ndim != 1 or len(ya) == 0:
+        raise ValueError(f"y must be a non-empty 1-d array, got shape {ya.shape}")
+    if xa.shape[:1] != ya.shape:
+        raise ValueError(f"x and y must have the same number of points, got {xa.shape[:1]} and {ya.shape}")
+    if not np.all(np.isfinite(xa)):
+        raise ValueError("x must be finite (no NaN or inf)")
+    if not np.all(np.isfinite(ya)) or np.any(ya <= 0):
+        raise ValueError("y must be positive and finite (the objective is in log space)")
+    n_used = len(ya)
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != ya.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("weights must be finite, non-negative and one per point")
+        n_used = int(np.count_nonzero(w))
+    if n_used < len(model.param_names):
+        raise ValueError(f"x, y: {n_used} points (with positive weight) cannot determine the "
+                         f"{len(model.param_names)} parameters {model.param_names}")
+    if loss == "huber" and (not np.isfinite(delta) or delta <= 0):
+        raise ValueError(f"delta must be a positive finite number, got {delta!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        feats = model.prepare(xa)
+    try:
+        finite = bool(np.all(np.isfinite(np.asarray(feats, dtype=float))))
+    except (TypeError, ValueError):  # a model whose features are not one array checks its own inputs
+        finite = True
+    if not finite:
+        raise ValueError(f"x: {model.name} takes logs of x, so x must be positive")
+    return feats, np.log(ya)
+
+
+def _check_reached(objs: Array, model: LogModel) -> None:
+    if not np.any(np.isfinite(objs)):
+        raise RuntimeError(f"fit {model.name}: no start reached a finite objective; try other starts")
+
+
 def fit(
     model: LogModel,
     x: ArrayLike,
@@ -544,16 +586,16 @@ def fit(
     once with the same stopping rules, then (``polish=True``) restarts scipy's L-BFGS-B from the
     best point and keeps its answer if it is not worse; ``nit`` then counts both runs.
     """
-    feats = model.prepare(np.asarray(x, dtype=float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logy = np.log(np.asarray(y, dtype=float))
-    if not np.all(np.isfinite(logy)):
-        raise ValueError("fit needs positive, finite y (the objective is in log space)")
+    feats, logy = _check_data(model, x, y, weights=weights, loss=loss, delta=delta)
     starts = np.atleast_2d(np.asarray(starts, dtype=float))
-    if starts.shape[1] != len(model.param_names):
+    if starts.ndim != 2 or starts.shape[1] != len(model.param_names) or len(starts) == 0:
         raise ValueError(
-            f"each start needs {len(model.param_names)} values {model.param_names}, got {starts.shape[1]}"
+            f"starts: each start needs {len(model.param_names)} values {model.param_names}, got shape {starts.shape}"
         )
+    if not np.all(np.isfinite(starts)):
+        raise ValueError("starts: every start must be finite")
+    if not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
+        raise ValueError(f"maxiter must be an integer >= 1, got {maxiter!r}")
     _check_reduce(reduce)
     f = _make_objective(model, feats, logy, loss, delta, reduce, weights)
     use_jac = model.jacobian is not None
@@ -569,6 +611,7 @@ def fit(
         thetas = res_b.x
         nits = res_b.nit.astype(int)
         best = int(np.argmin(objs))
+        _check_reached(objs, model)
         theta, obj = thetas[best].copy(), float(objs[best])
         success, nit, message = bool(res_b.converged[best]), int(nits[best]), str(res_b.message[best])
         if polish:
@@ -604,6 +647,7 @@ def fit(
         nits[i] = res.nit
         results.append(res)
     best = int(np.argmin(objs))
+    _check_reached(objs, model)
     res = results[best]
     return FitResult(
         model=model,
@@ -646,11 +690,16 @@ def bootstrap(
     (``method="scipy"`` forces this). Returns an array of shape ``(n_resamples, p)``. Identical
     inputs and seed give identical output.
     """
+    kw = dict(fit_kwargs)
+    _check_data(model, x, y, weights=None, loss=str(kw.get("loss", "huber")), delta=float(kw.get("delta", 1e-3)))
     y = np.asarray(y, dtype=float)
     n = len(y)
-    counts = bootstrap_counts(n, n_resamples, seed)
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
+        raise ValueError(f"n_resamples must be an integer >= 1, got {n_resamples!r}")
     theta0 = np.asarray(theta0, dtype=float)
-    kw = dict(fit_kwargs)
+    if theta0.shape != (len(model.param_names),) or not np.all(np.isfinite(theta0)):
+        raise ValueError(f"theta0 must be {len(model.param_names)} finite values {model.param_names}, got {theta0!r}")
+    counts = bootstrap_counts(n, n_resamples, seed)
     method = kw.pop("method", "auto")
     kw.pop("polish", None)
     how = _resolve_method(model, method, kw.get("bounds"))  # type: ignore[arg-type]
