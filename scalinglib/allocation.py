@@ -52,6 +52,27 @@ class ChinchillaLaw:
     alpha: float
     beta: float
 
+    def __post_init__(self) -> None:
+        for name in ("E", "A", "B", "alpha", "beta"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+                raise ValueError(f"ChinchillaLaw: {name} must be a finite number, got {v!r}")
+        if self.E < 0:
+            raise ValueError(f"ChinchillaLaw: E must be >= 0 (an irreducible loss), got {self.E!r}")
+        for name in ("A", "B", "alpha", "beta"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ChinchillaLaw: {name} must be > 0, or the law has no compute-optimal "
+                                 f"allocation (got {getattr(self, name)!r})")
+
+    @classmethod
+    def from_theta(cls, theta: ArrayLike) -> ChinchillaLaw:
+        """Inverse of :meth:`theta`: from ``(log A, log B, log E, alpha, beta)``, the parameter vector of
+        ``scalinglib.fitting.CHINCHILLA``."""
+        t = np.asarray(theta, dtype=float)
+        if t.shape != (5,):
+            raise ValueError(f"theta must be (log A, log B, log E, alpha, beta), got shape {t.shape}")
+        return cls.from_logs(log_e=t[2], log_a=t[0], log_b=t[1], alpha=float(t[3]), beta=float(t[4]))
+
     @classmethod
     def from_logs(cls, log_e: float, log_a: float, log_b: float, alpha: float, beta: float) -> ChinchillaLaw:
         """Build from ``e, a, b = log E, log A, log B`` (the parametrisation of App. D.2)."""

@@ -62,8 +62,15 @@ def two_way_anova(df: pd.DataFrame, value: str, factors: Sequence[str] = ("task"
     if len(factors) != 2:
         raise ValueError("two_way_anova takes exactly two factors")
     a, b = factors
+    missing = [c for c in (value, a, b) if c not in df.columns]
+    if missing:
+        raise ValueError(f"df has no column(s) {missing}")
     d = df[[value, a, b]].dropna()
     y = d[value].to_numpy(dtype=float)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"df[{value!r}] must be finite")
+    if len(y) < 3 or float(np.ptp(y)) == 0.0:
+        raise ValueError(f"df[{value!r}] needs at least 3 values that are not all equal: there is no variance to share")
     xa, xb = _dummies(d[a]), _dummies(d[b])
     n = len(y)
     ss_total = float(np.sum((y - y.mean()) ** 2))

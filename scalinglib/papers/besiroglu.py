@@ -310,7 +310,14 @@ def likelihood_ratio_test(nll_null: float, nll_alt: float, df: int) -> tuple[flo
 
     Returns ``(LR, p, log10 p)``.
     """
-    stat = 2.0 * (float(nll_null) - float(nll_alt))
+    if isinstance(df, bool) or not isinstance(df, (int, np.integer)) or df < 1:
+        raise ValueError(f"df must be an integer >= 1 (the number of constraints of the null), got {df!r}")
+    if not (np.isfinite(nll_null) and np.isfinite(nll_alt)):
+        raise ValueError(f"nll_null and nll_alt must be finite, got {nll_null!r} and {nll_alt!r}")
+    if nll_alt > nll_null + 1e-9 * max(1.0, abs(nll_null)):
+        raise ValueError(f"nll_alt ({nll_alt!r}) exceeds nll_null ({nll_null!r}): the unconstrained fit "
+                         "cannot be worse than the constrained one; was the alternative fitted to its optimum?")
+    stat = max(0.0, 2.0 * (float(nll_null) - float(nll_alt)))
     logsf = _chi2_logsf(stat, df)
     return stat, float(np.exp(logsf)), logsf / np.log(10.0)
 

@@ -191,6 +191,17 @@ def fit_bnsl(
     value while fitting; the returned parameters are in the original units.
     """
     x, y = _arr(x), _arr(y)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-d arrays of the same length, got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(x > 0)):
+        raise ValueError("x must be positive and finite (the fit is in log x)")
+    if not (np.all(np.isfinite(y)) and np.all(y > 0)):
+        raise ValueError("y must be positive and finite (the loss is the squared log error)")
+    if n_breaks not in (1, 2):
+        raise ValueError(f"n_breaks must be 1 or 2, got {n_breaks!r}")
+    if len(np.unique(x)) < 3 + 3 * n_breaks:
+        raise ValueError(f"x, y: {len(np.unique(x))} distinct points cannot determine a BNSL with {n_breaks} "
+                         f"break(s) ({3 + 3 * n_breaks} parameters)")
     order = np.argsort(x)
     x, y = x[order], y[order]
     x_scale = float(x[0])
