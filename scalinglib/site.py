@@ -174,7 +174,7 @@ def badges(config: dict[str, Any]) -> str:
         [
             f"[![Read the book](https://img.shields.io/badge/read-the%20book-blue)]({site_url(config)})",
             f"[![Book build]({workflow}/badge.svg?branch={repo.branch})]({workflow})",
-            f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)]({binder_url(config, 'intro.md')})",
+            f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)]({binder_url(config, 'intro.ipynb')})",
         ]
     )
 
@@ -605,7 +605,7 @@ def _config_inited(app: Any, config: Any) -> None:
     root = Path(app.srcdir)
     book = book_config(root)
     repo, site = repository(book), site_url(book)
-    binder = binder_url(book, "intro.md")
+    binder = binder_url(book, "intro.ipynb")  # binder/postBuild writes it
     config.myst_substitutions = {
         **(config.myst_substitutions or {}),
         "repository_url": repo.url,

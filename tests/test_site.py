@@ -160,6 +160,19 @@ def test_binder_installs_the_pinned_environment():
     assert (ROOT / "binder" / "requirements.txt").read_text().split() == ["-r", "../requirements.lock"]
 
 
+def test_binder_post_build_writes_the_notebooks_the_buttons_open(tmp_path):
+    """binder/postBuild's Python part writes <page>.ipynb next to every MyST notebook page (and only those)."""
+    script = re.search(r"<<'PY'\n(.*?)\nPY\n", (ROOT / "binder" / "postBuild").read_text(), re.S).group(1)
+    (tmp_path / "chapters").mkdir()
+    for name in ("intro.md", "chapters/a.md"):
+        shutil.copy(ROOT / "intro.md", tmp_path / name)
+    (tmp_path / "glossary.md").write_text("# Glossary\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.ipynb")) == ["chapters/a.ipynb", "intro.ipynb"]
+    assert "intro.ipynb" in site.binder_url(CONFIG, "intro.ipynb") and "intro.ipynb" in site.badges(CONFIG)
+
+
 # --------------------------------------------------------------------------- scorecard summary
 
 
@@ -573,7 +586,8 @@ def test_built_site_has_no_broken_link():
           f"{len(result.external)} external links listed in _build/external-links.txt")
     broken = "\n".join(f"  {page}: {link} ({why})" for page, link, why in result.broken)
     assert not result.broken, f"{len(result.broken)} broken link(s) in {HTML_DIR}:\n{broken}"
-    unreached = sorted(set(built_pages()) - result.pages - {"genindex.html", "search.html"})
+    generated = {"genindex.html", "search.html", "py-modindex.html"}  # Sphinx's indexes, reached by search or not at all
+    unreached = sorted(set(built_pages()) - result.pages - generated)
     assert not unreached, f"pages no link leads to: {unreached}"
 
 
