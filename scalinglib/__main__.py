@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     score = sub.add_parser("scorecard", help="print every claim's status from executed chapters' JSON")
     score.add_argument("dir", nargs="?", default="_build/run", type=Path)
     sub.add_parser("list", help="list the chapters")
-    sub.add_parser("data", help="list the data registry")
+    dp = sub.add_parser("data", help="list the data registry and the checked-in tables")
+    dp.add_argument("--rehash", action="store_true", help="record the sha256 of every table in data/ (data/SHA256SUMS)")
     from .userfit import add_cli as add_fit_cli
 
     add_fit_cli(sub)
@@ -38,8 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "data":
         from .data import REGISTRY
 
+        from .data import checked_in_hashes, table_names, text_sha256, write_checksums
+        from .paths import repo_root
+
+        if args.rehash:
+            print(f"wrote {write_checksums()}")
+            return 0
         for ds in REGISTRY.values():
             print(f"{ds.name}\n  {ds.description}\n  {ds.url}\n  mirror file: {ds.mirror_name}\n")
+        recorded = checked_in_hashes()
+        print("checked-in tables (data/, sha256 in data/SHA256SUMS):")
+        for name in table_names():
+            ok = recorded.get(name) == text_sha256(repo_root() / "data" / name)
+            print(f"  {name}{'' if ok else '  (NOT RECORDED OR CHANGED: run data --rehash after checking it)'}")
         return 0
     if args.command == "scorecard":
         outcomes = chapter_outcomes(args.dir)

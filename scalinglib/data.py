@@ -26,7 +26,10 @@ import pandas as pd
 
 from .paths import repo_root
 
-__all__ = ["DataError", "Dataset", "REGISTRY", "register", "text_sha256", "fetch", "load"]
+__all__ = [
+    "DataError", "Dataset", "REGISTRY", "register", "text_sha256", "fetch", "load",
+    "table", "table_names", "checked_in_hashes", "write_checksums",
+]
 
 
 class DataError(RuntimeError):
@@ -154,6 +157,75 @@ def load(name: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- parsers
+
+
+# --------------------------------------------------------------------------- tables checked into data/
+
+CHECKSUMS = "SHA256SUMS"
+"""``data/SHA256SUMS``: one line ``<sha256>  <path under data/>`` per checked-in table."""
+
+_TABLE_DIRS = ("papers", "experiments")
+
+
+def _data_root() -> Path:
+    return repo_root() / "data"
+
+
+def table_names() -> list[str]:
+    """Every checked-in table: numbers typed from papers (``papers/...``) and outputs of our own
+    experiments (``experiments/...``), as paths under ``data/``."""
+    root = _data_root()
+    return sorted(str(p.relative_to(root)) for d in _TABLE_DIRS for p in (root / d).glob("*.csv"))
+
+
+def checked_in_hashes() -> dict[str, str]:
+    """The recorded sha256 of each checked-in table (``data/SHA256SUMS``)."""
+    path = _data_root() / CHECKSUMS
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name = line.split(maxsplit=1)
+            out[name.strip()] = digest
+    return out
+
+
+def write_checksums() -> Path:
+    """Record the sha256 of every checked-in table in ``data/SHA256SUMS`` (after a table is added or a
+    script regenerates one: ``python -m scalinglib data --rehash``)."""
+    root = _data_root()
+    lines = ["# sha256 of the text (\\n line endings, trailing newlines stripped) of each checked-in table;",
+             "# regenerate with: python -m scalinglib data --rehash"]
+    lines += [f"{text_sha256(root / n)}  {n}" for n in table_names()]
+    path = root / CHECKSUMS
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def table(name: str, **read_csv: object) -> pd.DataFrame:
+    """A table checked into ``data/`` (e.g. ``"papers/hoffmann2022_table3.csv"``), read with
+    ``pandas.read_csv(comment="#")`` after its sha256 is checked against ``data/SHA256SUMS``.
+
+    A table that is missing, unrecorded or changed since it was recorded raises :class:`DataError`
+    saying what to do, so a chapter never reads numbers nobody checked in.
+    """
+    if not isinstance(name, str) or not name.endswith(".csv") or name.startswith(("/", "..")):
+        raise ValueError(f"name must be a .csv path under data/, e.g. 'papers/x.csv', got {name!r}")
+    path = _data_root() / name
+    if not path.is_file():
+        raise DataError(f"data/{name} not found; known tables: {', '.join(table_names())}")
+    recorded = checked_in_hashes().get(name)
+    if recorded is None:
+        raise DataError(f"data/{name} is not recorded in data/{CHECKSUMS}: run `python -m scalinglib data --rehash` "
+                        "after checking the table, and commit both")
+    got = text_sha256(path)
+    if got != recorded:
+        raise DataError(f"data/{name} has sha256 {got}, but data/{CHECKSUMS} records {recorded}: the table changed "
+                        "since it was checked. Restore it (git checkout), or rerun its script and then "
+                        "`python -m scalinglib data --rehash`")
+    kw = {"comment": "#", **read_csv}
+    return pd.read_csv(path, **kw)  # type: ignore[arg-type]
 
 
 def _require(df: pd.DataFrame, cols: list[str], name: str) -> None:

@@ -36,11 +36,7 @@ def main() -> None:
     with runs_path.open("w") as fh:
         fh.write(header)
         runs.to_csv(fh, index=False, float_format="%.10g")
-    best = lab.best_model_per_size(runs)
-    with (args.out / "hestness_best.csv").open("w") as fh:
-        fh.write(header.replace("# ", "# Best model per training-set size (scalinglib.papers.hestness.best_model_per_size) of ", 1))
-        best.to_csv(fh, index=False, float_format="%.10g")
-    print(f"wrote {runs_path} and hestness_best.csv ({len(runs)} models, {seconds:.0f} s)")
+    print(f"wrote {runs_path} ({len(runs)} models, {seconds:.0f} s); record its hash: python -m scalinglib data --rehash")
 
 
 if __name__ == "__main__":
