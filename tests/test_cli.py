@@ -315,3 +315,36 @@ def test_scorecard_rows_and_format(book, tmp_path, monkeypatch):
     text = format_scorecard(rows)
     assert "1.23457" in text and text.splitlines()[-1] == "1 reproduced"
     assert format_scorecard([]).splitlines()[-1] == "no claims"
+
+
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ("quick=maybe", "takes a bool"),
+        ("qiuck=True", "has no parameter 'qiuck'; its parameters are: quick, x, label"),
+        ("x=[1]", "takes a float"),
+    ],
+)
+def test_bad_parameters_are_refused_before_anything_runs(book, tmp_path, monkeypatch, capsys, param, message):
+    monkeypatch.setenv("SCALINGLIB_ROOT", str(book))
+    assert main(["run", "fake", "--param", param, "--out", str(tmp_path), "--no-progress"]) == 1
+    assert message in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # nothing was executed or written
+
+
+def test_an_interrupted_run_leaves_nothing_that_looks_complete(book, tmp_path, monkeypatch):
+    import papermill as pm
+
+    from scalinglib.runner import run_chapter
+
+    monkeypatch.setenv("SCALINGLIB_ROOT", str(book))
+    (tmp_path / "fake.json").write_text('{"chapter": "fake", "claims": []}')  # from an earlier run
+    (tmp_path / "fake.ipynb").write_text("{}")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pm, "execute_notebook", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_chapter("fake", {}, tmp_path, progress=False)
+    assert not (tmp_path / "fake.json").exists() and not (tmp_path / "fake.ipynb").exists()
