@@ -59,12 +59,50 @@ def test_ratio_tends_to_one_for_wide_models_without_vocab_or_context(layers, d):
     assert float(r) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_ratio_vectorised_and_decreasing_with_size():
-    arch = np.array([row[:5] for row in TABLE_A4]).T
-    r = fl.flop_ratio_to_6nd(*arch)
-    assert r.shape == (5,)
-    assert np.all(np.diff(r) < 0)  # the vocabulary and context terms matter less for bigger models
-    assert np.all(r > 1.0)
+# Table A4's printed FLOP ratios (Ours/6ND), same rows as TABLE_A4 plus the 73M model first.
+TABLE_A4_RATIOS = [
+    ((10, 640, 2560, 10, 64), 1.03),
+    ((20, 1024, 4096, 16, 64), 1.10),
+    ((24, 1280, 5120, 10, 128), 1.08),
+    ((26, 1792, 7168, 14, 128), 1.04),
+    ((28, 2048, 8192, 16, 128), 1.03),
+    ((40, 3584, 14336, 28, 128), 0.99),
+]
+
+
+@pytest.mark.parametrize("arch, printed", TABLE_A4_RATIOS)
+def test_table_a4_convention_reproduces_the_printed_ratios(arch, printed):
+    """Without embedding and logits FLOPs (nanoGPT scaling_laws.ipynb, from the authors), S = 2048, V = 32,000."""
+    r = float(fl.flop_ratio_to_6nd(*arch, **fl.TABLE_A4_CONVENTION))
+    assert abs(r - printed) <= 0.005
+
+
+def test_table_a4_ratios_are_not_monotone_and_app_f_as_printed_is():
+    arch = np.array([row[0] for row in TABLE_A4_RATIOS]).T
+    table = fl.flop_ratio_to_6nd(*arch, **fl.TABLE_A4_CONVENTION)
+    literal = fl.flop_ratio_to_6nd(*arch)
+    assert table.shape == literal.shape == (6,)
+    assert table[0] < table[1]  # 73M below 305M, as printed (1.03 < 1.10)
+    assert np.all(np.diff(literal) < 0)  # App. F as printed: vocabulary terms fade with size
+    assert np.all(literal > table)
+
+
+def test_literal_minus_table_a4_is_the_embedding_and_logits_terms():
+    layers, d, f, h, k, v, s = 3, 8, 32, 2, 4, 50, 7
+    full = fl.training_flops_per_sequence(layers, d, f, h, k, vocab_size=v, seq_len=s)
+    table = fl.training_flops_per_sequence(layers, d, f, h, k, vocab_size=v, seq_len=s, **fl.TABLE_A4_CONVENTION)
+    assert full - table == 3 * (2 * s * v * d + 2 * s * d * v)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("num_layers", {"num_layers": 0}), ("d_model", {"d_model": -1}), ("ffw_size", {"ffw_size": np.nan}),
+    ("num_heads", {"num_heads": 0}), ("key_size", {"key_size": np.inf}), ("vocab_size", {"vocab_size": -5}),
+    ("seq_len", {"seq_len": 0}),
+])
+def test_bad_inputs_are_named(name, kwargs):
+    args = {"num_layers": 2, "d_model": 8, "ffw_size": 32, "num_heads": 2, "key_size": 4} | kwargs
+    with pytest.raises(ValueError, match=name):
+        fl.flop_ratio_to_6nd(**args)
 
 
 # --------------------------------------------------------------------------- allocation helpers
