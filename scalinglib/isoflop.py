@@ -40,6 +40,7 @@ __all__ = [
     "fit_isoflop",
     "BootstrapExponents",
     "bootstrap_exponents",
+    "subsample_exponents",
 ]
 
 BUDGETS_FLOPS: Array = np.array([6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21])
@@ -219,6 +220,51 @@ def bootstrap_exponents(
     coefs = fit_parabolas(params, loss, idx, len(budgets), weights=counts)
     n_opt = parabola_vertex_params(coefs)  # (n_resamples, n_budgets)
     keep = np.all(np.isfinite(n_opt), axis=1)
+    n_opt = n_opt[keep]
+    d_opt = budgets / (flops_per_param_token * n_opt)
+    _, a = power_law_fit(budgets, n_opt)
+    _, b = power_law_fit(budgets, d_opt)
+    return BootstrapExponents(a=np.asarray(a), b=np.asarray(b), n_dropped=int((~keep).sum()))
+
+
+def subsample_exponents(
+    params: ArrayLike,
+    loss: ArrayLike,
+    budget_index: ArrayLike,
+    budgets_flops: ArrayLike = BUDGETS_FLOPS,
+    *,
+    fraction: float = 0.8,
+    n_resamples: int = 100,
+    seed: int,
+    flops_per_param_token: float = 6.0,
+) -> BootstrapExponents:
+    """The paper's interval procedure (Hoffmann et al. 2022, Table 2 caption: "80% of the dataset is
+    sampled 100 times"): refit :func:`fit_isoflop` on ``n_resamples`` subsets of ``round(fraction * n)``
+    of the on-budget points drawn without replacement from ``numpy.random.default_rng(seed)``.
+
+    A subset that leaves some budget with fewer than 3 points, or with a parabola without a minimum,
+    is dropped and counted in ``n_dropped``.
+    """
+    if not (isinstance(fraction, float | int) and 0 < fraction <= 1):
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) or n_resamples < 1:
+        raise ValueError(f"n_resamples must be an integer >= 1, got {n_resamples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    budgets = np.asarray(budgets_flops, dtype=float)
+    idx = np.asarray(budget_index)
+    members = np.flatnonzero(idx >= 0)
+    if len(members) < 3 * len(budgets):
+        raise ValueError(f"budget_index puts {len(members)} points on budgets; need at least 3 per budget")
+    k = int(round(fraction * len(members)))
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((n_resamples, len(idx)))
+    for r in range(n_resamples):
+        weights[r, rng.choice(members, size=k, replace=False)] = 1.0
+    per_budget = np.stack([(weights[:, idx == j] > 0).sum(axis=1) for j in range(len(budgets))], axis=1)
+    coefs = fit_parabolas(params, loss, idx, len(budgets), weights=weights)
+    n_opt = parabola_vertex_params(coefs)
+    keep = np.all(np.isfinite(n_opt), axis=1) & np.all(per_budget >= 3, axis=1)
     n_opt = n_opt[keep]
     d_opt = budgets / (flops_per_param_token * n_opt)
     _, a = power_law_fit(budgets, n_opt)

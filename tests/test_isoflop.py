@@ -199,3 +199,38 @@ def test_digitised_points_assignment_and_exponent():
     assert int((idx >= 0).sum()) == 139
     fit = iso.fit_isoflop(runs["params"][idx >= 0], runs["loss"][idx >= 0], idx[idx >= 0])
     assert 0.462 <= fit.a <= 0.534  # Hoffmann et al. 2022, Table 2, Approach 2, 10-90% interval
+
+
+# --------------------------------------------------------------------------- the paper's 80%-subsample interval
+
+
+def _synthetic_isoflop(seed: int = 0, per_budget: int = 8):
+    rng = np.random.default_rng(seed)
+    params, loss, idx = [], [], []
+    for k, c in enumerate(iso.BUDGETS_FLOPS):
+        n_opt = 0.1 * c**0.5
+        n = n_opt * np.exp(np.linspace(-1.5, 1.5, per_budget))
+        params += list(n)
+        loss += list(2.0 + 0.05 * np.log(n / n_opt) ** 2 + 1e-4 * rng.standard_normal(per_budget))
+        idx += [k] * per_budget
+    return np.array(params), np.array(loss), np.array(idx)
+
+
+def test_subsample_exponents_recovers_the_exponent_and_is_seeded():
+    params, loss, idx = _synthetic_isoflop()
+    first = iso.subsample_exponents(params, loss, idx, seed=3)
+    again = iso.subsample_exponents(params, loss, idx, seed=3)
+    np.testing.assert_array_equal(first.a, again.a)
+    assert len(first.a) + first.n_dropped == 100
+    np.testing.assert_allclose(first.a, 0.5, atol=0.01)
+    np.testing.assert_allclose(first.a + first.b, 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"fraction": 0.0}, "fraction"), ({"fraction": 1.5}, "fraction"), ({"n_resamples": 0}, "n_resamples"),
+    ({"seed": -1}, "seed"),
+])
+def test_subsample_exponents_guards(kwargs, name):
+    params, loss, idx = _synthetic_isoflop()
+    with pytest.raises(ValueError, match=name):
+        iso.subsample_exponents(params, loss, idx, **({"seed": 0} | kwargs))
