@@ -319,13 +319,15 @@ def footer_html(stamp: dict[str, Any], repo: Repository) -> str:
 
 def page_description(doctree: Any, limit: int = 200) -> str:
     """The first paragraph that sits directly in a section of ``doctree`` (not in an admonition,
-    list, table or code cell), whitespace collapsed, cut at a word before ``limit`` characters."""
+    list, table or code cell, and without a class), whitespace collapsed, cut at a word before
+    ``limit`` characters."""
     from docutils import nodes
 
     if limit < 20:
         raise ValueError(f"limit must be at least 20 characters, got {limit}")
     for para in doctree.findall(nodes.paragraph):
-        if isinstance(para.parent, (nodes.section, nodes.document)):
+        if isinstance(para.parent, (nodes.section, nodes.document)) and not para.get("classes"):
+            # (a paragraph with a class is page furniture an extension added, e.g. the notebook download line)
             text = " ".join(para.astext().split())
             if len(text) < 40:  # a one-line caption, not a description
                 continue

@@ -250,6 +250,12 @@ def test_page_description_is_the_first_real_paragraph():
         "Title\n=====\n\n.. note::\n\n   An admonition paragraph that is long enough to count as text.\n\n"
         "Short.\n\nThe first paragraph of the page that says what it is about, " + "in many words " * 20 + "\n"
     )
+    from docutils import nodes
+
+    furniture = nodes.paragraph(classes=["notebook-download"])
+    furniture += nodes.Text("Run this page yourself: download it as a notebook, or open it on Binder from the rocket.")
+    doc.insert(1, furniture)  # right under the title: an extension's line, not the description
+    assert isinstance(doc[0], nodes.title) and doc[1] is furniture
     text = site.page_description(doc, limit=120)
     assert text.startswith("The first paragraph of the page") and text.endswith("…") and len(text) <= 120
     with pytest.raises(ValueError, match="limit"):
