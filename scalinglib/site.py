@@ -40,38 +40,37 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-
-from html.parser import HTMLParser
 
 import yaml
 
 from .paths import repo_root
 
 __all__ = [
+    "Crawl",
     "Repository",
     "Summary",
-    "book_config",
-    "repository",
-    "pages_url",
-    "site_url",
-    "binder_url",
     "badges",
-    "write_badges",
-    "toc_pages",
-    "scorecard_summary",
-    "format_summary",
+    "binder_url",
+    "book_config",
     "build_stamp",
-    "page_description",
-    "uncache",
-    "fetch_data",
-    "Crawl",
     "crawl",
+    "fetch_data",
+    "format_summary",
     "make_handler",
+    "page_description",
+    "pages_url",
+    "repository",
+    "scorecard_summary",
     "serve",
     "setup",
+    "site_url",
+    "toc_pages",
+    "uncache",
+    "write_badges",
 ]
 
 STATUSES = ("reproduced", "explained", "open", "contradicted")  # the statuses a published book shows
@@ -106,14 +105,14 @@ def book_config(root: Path | None = None) -> dict[str, Any]:
         raise ValueError(f"root: no _config.yml in {path.parent}")
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(config, dict):
-        raise ValueError(f"root: {path} is not a mapping")
+        raise ValueError(f"root: {path} is not a mapping")  # noqa: TRY004 - house rule: ValueError naming the argument
     return config
 
 
 def repository(config: dict[str, Any]) -> Repository:
     """``repository.url`` (``https://github.com/OWNER/NAME``) and ``repository.branch`` of a book config."""
     if not isinstance(config, dict):
-        raise ValueError(f"config must be the mapping read from _config.yml, got {type(config).__name__}")
+        raise ValueError(f"config must be the mapping read from _config.yml, got {type(config).__name__}")  # noqa: TRY004 - house rule: ValueError naming the argument
     section = config.get("repository") or {}
     url = str(section.get("url", "")).strip()
     m = _GITHUB.fullmatch(url)
@@ -129,7 +128,7 @@ def pages_url(repo: Repository) -> str:
     """GitHub Pages address of ``repo``'s project site: ``https://owner.github.io/NAME/``
     (``https://owner.github.io/`` for the user site ``OWNER/OWNER.github.io``)."""
     if not isinstance(repo, Repository):
-        raise ValueError(f"repo must be a Repository, got {type(repo).__name__}")
+        raise ValueError(f"repo must be a Repository, got {type(repo).__name__}")  # noqa: TRY004 - house rule: ValueError naming the argument
     host = f"{repo.owner.lower()}.github.io"
     return f"https://{host}/" if repo.name.lower() == host else f"https://{host}/{repo.name}/"
 
@@ -192,7 +191,7 @@ def write_badges(readme: Path, config: dict[str, Any]) -> bool:
         raise ValueError(f"readme: {readme} is not a file")
     text = readme.read_text(encoding="utf-8")
     block = badges_block(config)
-    pattern = re.compile(re.escape(BADGES_START) + r".*?" + re.escape(BADGES_END), re.S)
+    pattern = re.compile(re.escape(BADGES_START) + r".*?" + re.escape(BADGES_END), re.DOTALL)
     if pattern.search(text):
         new = pattern.sub(lambda _: block, text, count=1)
     else:
@@ -272,7 +271,7 @@ def format_summary(summary: Summary) -> str:
     """``"N claims: a reproduced, b explained, c open, d contradicted"``; other statuses (``failed``)
     follow when present, and pages without results are named."""
     if not isinstance(summary, Summary):
-        raise ValueError(f"summary must be a Summary, got {type(summary).__name__}")
+        raise ValueError(f"summary must be a Summary, got {type(summary).__name__}")  # noqa: TRY004 - house rule: ValueError naming the argument
     parts = [f"{summary.counts.get(s, 0)} {s}" for s in STATUSES]
     parts += [f"{n} {s}" for s, n in sorted(summary.counts.items()) if s not in STATUSES]
     n = summary.total
@@ -295,7 +294,7 @@ def build_stamp(root: Path | None = None) -> dict[str, Any]:
 
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=False)
         except (OSError, subprocess.TimeoutExpired):
             return ""
         return out.stdout.strip() if out.returncode == 0 else ""
@@ -435,7 +434,7 @@ def crawl(html_dir: Path, site: str, start: tuple[str, ...] = ("index.html",)) -
     is fine); every HTML page reached is crawled in turn, and ``url(...)`` in local CSS files is
     followed too. Other http(s) links are collected in ``external``, not fetched. ``<base href>``
     is honoured."""
-    from urllib.parse import unquote, urljoin, urldefrag
+    from urllib.parse import unquote, urldefrag, urljoin
 
     html_dir = Path(html_dir)
     if not html_dir.is_dir():

