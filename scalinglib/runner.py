@@ -14,21 +14,23 @@ import yaml
 from .paths import repo_root
 
 __all__ = [
-    "chapters", "chapter_path", "parse_param", "chapter_parameters", "validate_chapter_parameters", "run_chapter",
+    "toc_pages", "chapters", "chapter_path", "parse_param", "chapter_parameters", "validate_chapter_parameters", "run_chapter",
     "chapter_outcomes", "scorecard_rows", "format_scorecard", "counts_by_kind_and_status",
 ]
 
 
-def chapters(root: Path | None = None) -> list[str]:
-    """Names of the executable pages in ``_toc.yml``, in book order (``intro``, ``besiroglu`` ...)."""
+def toc_pages(root: Path | None = None) -> list[str]:
+    """Names (file stems) of every page in ``_toc.yml``, in book order (``intro``, ``chapters/x`` -> ``x`` ...)."""
     root = root or repo_root()
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files: list[str] = [toc["root"]]
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    names: list[str] = [Path(str(toc["root"])).stem]
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if "file" in node:
-                files.append(node["file"])
+                # _toc.yml may name a file with or without its extension ("chapters/x" or "chapters/x.md").
+                f = Path(str(node["file"]))
+                names.append(f.stem if f.suffix in (".md", ".ipynb") else f.name)
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -36,10 +38,14 @@ def chapters(root: Path | None = None) -> list[str]:
                 walk(v)
 
     walk(toc.get("parts", toc.get("chapters", [])))
+    return names
+
+
+def chapters(root: Path | None = None) -> list[str]:
+    """Names of the executable pages (those with code cells) in ``_toc.yml``, in book order."""
+    root = root or repo_root()
     names = []
-    for f in files:
-        # _toc.yml may name a file with or without its extension ("chapters/x" or "chapters/x.md").
-        name = Path(f).stem if Path(f).suffix in (".md", ".ipynb") else Path(f).name
+    for name in toc_pages(root):
         path = chapter_path(name, root)
         if path is not None and "{code-cell}" in path.read_text():
             names.append(name)

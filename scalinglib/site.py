@@ -48,6 +48,7 @@ from urllib.parse import urlparse
 import yaml
 
 from .paths import repo_root
+from .runner import toc_pages
 
 __all__ = [
     "Crawl",
@@ -204,27 +205,6 @@ def write_badges(readme: Path, config: dict[str, Any]) -> bool:
 
 
 # --------------------------------------------------------------------------- scorecard summary
-
-
-def toc_pages(root: Path | None = None) -> list[str]:
-    """Names (file stems) of every page in ``_toc.yml``, in book order."""
-    root = root or repo_root()
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    names: list[str] = [Path(str(toc["root"])).stem]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                f = Path(str(node["file"]))
-                names.append(f.stem if f.suffix in (".md", ".ipynb") else f.name)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return names
 
 
 @dataclass
