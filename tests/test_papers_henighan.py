@@ -279,3 +279,74 @@ def test_convergence_comparison_kaplan_values_and_guard() -> None:
     assert r["steps_ratio"] == pytest.approx(0.133, abs=0.0005)
     with pytest.raises(ValueError, match="f_slow"):
         hz.convergence_comparison(0.076, 0.76, f_slow=0.0)
+
+
+# --------------------------------------------------------------------------- Henighan et al. 2020, Tables 1 and 3
+
+
+@given(x=sizes, x0=st.floats(min_value=1e-3, max_value=1e6), alpha=alphas, l_inf=st.floats(min_value=0, max_value=5))
+def test_henighan_loss_reducible_part_is_a_pure_power_law(x: float, x0: float, alpha: float, l_inf: float) -> None:
+    full = hz.henighan_loss(x, x0, alpha, l_inf)[()]
+    assert full - l_inf == pytest.approx(hz.pure_power_law_loss(x, x0, alpha)[()], rel=1e-9, abs=1e-12)
+    assert full >= l_inf
+
+
+def test_henighan_loss_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="x0"):
+        hz.henighan_loss(1.0, 0.0, 0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        hz.henighan_loss(1.0, 1.0, -0.1)
+    with pytest.raises(ValueError, match="l_inf"):
+        hz.henighan_loss(1.0, 1.0, 0.1, l_inf=-1.0)
+    with pytest.raises(ValueError, match="x"):
+        hz.henighan_loss([1.0, -1.0], 1.0, 0.1)
+
+
+@given(c=st.floats(min_value=1e-8, max_value=1e4), x0=st.floats(min_value=1e-14, max_value=1e-10),
+       beta=st.floats(min_value=0.3, max_value=0.95))
+def test_n_opt_params_matches_its_coefficient_form(c: float, x0: float, beta: float) -> None:
+    n = hz.n_opt_params(c, x0, beta)[()]
+    assert n == pytest.approx(hz.law_coefficient(x0, beta) * c**beta, rel=1e-9)
+
+
+def test_law_coefficient_known_values() -> None:
+    # GPT-3 Fig. 3.1 from Henighan et al.'s language row, Kaplan's N_e from the language N_opt row
+    assert hz.law_coefficient(3.47e8, -0.048) == pytest.approx(2.5700, abs=5e-4)
+    assert hz.law_coefficient(3.3e-13, 0.73) == pytest.approx(1.2927e9, rel=1e-4)
+    with pytest.raises(ValueError, match="exponent"):
+        hz.law_coefficient(1.0, 0.0)
+    with pytest.raises(ValueError, match="x0"):
+        hz.law_coefficient(-1.0, 0.5)
+
+
+@given(c=st.floats(min_value=1e-6, max_value=1e4), x0=st.floats(min_value=1e-9, max_value=1e-5),
+       alpha=st.floats(min_value=0.05, max_value=0.5), tokens=st.integers(min_value=1, max_value=4096))
+def test_per_item_law_is_the_per_token_law_summed(c: float, x0: float, alpha: float, tokens: int) -> None:
+    big = hz.per_item_reducible_x0(x0, alpha, tokens)[()]
+    per_token = hz.henighan_loss(c, x0, alpha)[()]
+    per_item = np.exp(-alpha * (np.log(c) - np.log(big)))
+    assert per_item == pytest.approx(tokens * per_token, rel=1e-9)
+
+
+def test_per_item_x0_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="tokens"):
+        hz.per_item_reducible_x0(1e-8, 0.2, 0)
+    with pytest.raises(ValueError, match="alpha"):
+        hz.per_item_reducible_x0(1e-8, 0.0, 10)
+
+
+@given(k=st.floats(min_value=1e6, max_value=1e10), beta=st.floats(min_value=0.3, max_value=0.9),
+       tokens=st.floats(min_value=1e6, max_value=1e13))
+def test_compute_of_data_law_inverts_c_equals_6dn(k: float, beta: float, tokens: float) -> None:
+    big_k, e = hz.compute_of_data_law(k, beta)
+    c = big_k * tokens**e  # PF-days
+    n = k * c**beta
+    assert hz.pf_days_to_flops(c)[()] == pytest.approx(6.0 * tokens * n, rel=1e-8)
+    assert e == pytest.approx(1.0 / (1.0 - beta))
+
+
+def test_compute_of_data_law_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="beta"):
+        hz.compute_of_data_law(2.8e8, 1.0)
+    with pytest.raises(ValueError, match="coefficient"):
+        hz.compute_of_data_law(0.0, 0.7)

@@ -33,6 +33,11 @@ __all__ = [
     "excess_compute_ratio",
     "size_band_for_excess_compute",
     "henighan_data_exponents",
+    "henighan_loss",
+    "n_opt_params",
+    "law_coefficient",
+    "per_item_reducible_x0",
+    "compute_of_data_law",
     "convergence_comparison",
     "contradiction_point",
     "pearce_gamma",
@@ -187,6 +192,55 @@ def henighan_data_exponents(beta: ArrayLike) -> tuple[Array, Array]:
     if np.any(b >= 1):
         raise ValueError("beta must be below 1 (data must grow with compute)")
     return 1.0 - b, (1.0 - b) / b
+
+
+def henighan_loss(x: ArrayLike, x0: float, alpha: float, l_inf: float = 0.0) -> Array:
+    """Henighan et al. 2020, eq. (1.1): ``L(x) = L_inf + (x/x0)**-alpha`` (nats per token; ``x`` is N or C in
+    PF-days). ``l_inf = 0`` is a pure power law (their language rows); ``L - L_inf`` is the reducible loss."""
+    xs = _pos(x, "x")
+    _pos_scalar(x0, "x0")
+    _pos_scalar(alpha, "alpha")
+    if not np.isfinite(l_inf) or l_inf < 0:
+        raise ValueError(f"l_inf must be a finite number >= 0, got {l_inf!r}")
+    return l_inf + (xs / x0) ** (-alpha)
+
+
+def n_opt_params(pf_days: ArrayLike, x0: float, beta: float) -> Array:
+    """Henighan et al. 2020, Table 1: the compute-optimal model size ``N_opt(C) = (C/x0)**beta``, C in PF-days."""
+    c = _pos(pf_days, "pf_days")
+    _pos_scalar(x0, "x0")
+    _pos_scalar(beta, "beta")
+    return (c / x0) ** beta
+
+
+def law_coefficient(x0: float, exponent: float) -> float:
+    """The coefficient ``k`` of a law written ``(x/x0)**e`` as ``k x**e``: ``k = x0**-e``. For GPT-3's Fig. 3.1,
+    ``L = (C/3.47e8)**-0.048 = 2.57 C**-0.048``; for Kaplan's ``N_opt = (C/3.3e-13)**0.73 = 1.3e9 C**0.73``."""
+    _pos_scalar(x0, "x0")
+    if not np.isfinite(exponent) or exponent == 0:
+        raise ValueError(f"exponent must be a finite non-zero number, got {exponent!r}")
+    return float(np.exp(-exponent * np.log(x0)))
+
+
+def per_item_reducible_x0(x0: ArrayLike, alpha: ArrayLike, tokens: ArrayLike) -> Array:
+    """Henighan et al. 2020, Table 3 from Table 1: a per-token reducible loss ``(C/x0)**-alpha`` summed over
+    ``tokens`` tokens of an image is ``tokens (C/x0)**-alpha = (C/X0)**-alpha`` with ``X0 = x0 tokens**(1/alpha)``,
+    the compute at which the reducible loss is 1 nat per image."""
+    x, a, t = _pos(x0, "x0"), _pos(alpha, "alpha"), _pos(tokens, "tokens")
+    return np.exp(np.log(x) + np.log(t) / a)
+
+
+def compute_of_data_law(coefficient: float, beta: float, flops_per_param_token: float = 6.0) -> tuple[float, float]:
+    """Henighan et al. 2020, Sec. 6: from ``N_opt = k C**beta`` (C in PF-days) and ``C = 6 D N`` (C in FLOPs),
+    the compute whose optimal run processes ``D`` tokens: ``C(D) = K D**e`` with ``e = 1/(1 - beta)`` and
+    ``K = (6 k / 8.64e19)**e`` (PF-days). Returns ``(K, e)``."""
+    _pos_scalar(coefficient, "coefficient")
+    _pos_scalar(beta, "beta")
+    _pos_scalar(flops_per_param_token, "flops_per_param_token")
+    if beta >= 1:
+        raise ValueError("beta must be below 1 (data must grow with compute)")
+    e = 1.0 / (1.0 - beta)
+    return float(np.exp(e * np.log(flops_per_param_token * coefficient / PF_DAY_FLOPS))), e
 
 
 def contradiction_point(
