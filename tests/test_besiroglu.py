@@ -119,3 +119,43 @@ def test_required_sample_size_and_interval_width():
 
 def test_fraction_better():
     assert stats.fraction_better([0.1, -0.2, 0.0, 0.5], [0.2, 0.1, 0.0, -0.6]) == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- Monte Carlo error of an SE, fixed-exponent policy
+
+
+def test_bootstrap_se_relative_sd_normal_and_by_simulation():
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((200_000, 1))
+    # normal: kappa = 3, relative SD of an SE from R draws = sqrt(2 / (4 R)) = 1/sqrt(2R)
+    assert stats.bootstrap_se_relative_sd(big, 1000)[0] == pytest.approx(1 / np.sqrt(2000), rel=0.02)
+    assert stats.bootstrap_se_relative_sd(big, 1000, 4000)[0] == pytest.approx(np.sqrt(0.5 * 1.25e-3), rel=0.02)
+    # simulate: SEs of 400 draws of a Laplace variable (kappa = 6)
+    ses = np.array([rng.laplace(size=400).std(ddof=1) for _ in range(3000)])
+    predicted = stats.bootstrap_se_relative_sd(rng.laplace(size=(200_000, 1)), 400)[0]
+    assert ses.std() / ses.mean() == pytest.approx(predicted, rel=0.1)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"samples": np.ones((10, 2))}, "spread"), ({"samples": np.zeros((2, 1))}, "samples"),
+    ({"n_resamples": 0}, "n_resamples"), ({"n_resamples_other": -3}, "n_resamples_other"),
+])
+def test_bootstrap_se_relative_sd_guards(kwargs, name):
+    args = {"samples": np.random.default_rng(1).standard_normal((50, 2)), "n_resamples": 100} | kwargs
+    with pytest.raises(ValueError, match=name):
+        stats.bootstrap_se_relative_sd(**args)
+
+
+@settings(max_examples=50, deadline=None)
+@given(log_c=st.floats(18, 28), a=st.floats(0.3, 0.7), g=st.floats(0.01, 10))
+def test_tokens_per_param_fixed_exponent_is_d_over_n(log_c, a, g):
+    c = 10.0**log_c
+    n, d = g * (c / 6) ** a, (c / 6) ** (1 - a) / g
+    assert float(stats.tokens_per_param_fixed_exponent(c, g, a)) == pytest.approx(d / n, rel=1e-10)
+    assert n * d * 6 == pytest.approx(c, rel=1e-10)
+
+
+@pytest.mark.parametrize("args, name", [((-1.0, 1.0, 0.5), "flops"), ((1e20, 0.0, 0.5), "g"), ((1e20, 1.0, 1.0), "a")])
+def test_tokens_per_param_fixed_exponent_guards(args, name):
+    with pytest.raises(ValueError, match=name):
+        stats.tokens_per_param_fixed_exponent(*args)

@@ -45,6 +45,8 @@ __all__ = [
     "interval_width_normal",
     "required_sample_size",
     "fraction_better",
+    "bootstrap_se_relative_sd",
+    "tokens_per_param_fixed_exponent",
 ]
 
 
@@ -340,3 +342,46 @@ def fraction_better(residuals_a: ArrayLike, residuals_b: ArrayLike) -> float:
     """Share of points where fit ``a`` has the smaller absolute residual than fit ``b``."""
     ra, rb = np.abs(np.asarray(residuals_a, dtype=float)), np.abs(np.asarray(residuals_b, dtype=float))
     return float(np.mean(ra < rb))
+
+
+def bootstrap_se_relative_sd(samples: ArrayLike, n_resamples: int, n_resamples_other: int | None = None) -> Array:
+    """Monte Carlo error of a bootstrap standard error, relative to the SE, per column of ``samples``.
+
+    An SD estimated from ``R`` independent draws with kurtosis ``kappa`` (``E[(x-mu)^4] / sigma^4``,
+    3 for a normal) has relative standard deviation ``sqrt((kappa - 1) / (4 R))`` (the delta method
+    on the sample variance, whose variance is ``sigma^4 (kappa - 1) / R``). With ``n_resamples_other``
+    the result is the relative SD of the *difference* of two independent SEs from ``n_resamples`` and
+    ``n_resamples_other`` draws: ``sqrt((kappa - 1) / 4 * (1 / R1 + 1 / R2))``. ``kappa`` is estimated
+    from ``samples`` (rows are draws).
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] < 4 or not np.all(np.isfinite(x)):
+        raise ValueError(f"samples must be finite draws (at least 4 rows), got shape {np.shape(samples)}")
+    for name, r in (("n_resamples", n_resamples), ("n_resamples_other", n_resamples_other)):
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1):
+            raise ValueError(f"{name} must be an integer >= 1, got {r!r}")
+    c = x - x.mean(axis=0)
+    var = (c**2).mean(axis=0)
+    if np.any(var <= 0):
+        raise ValueError("samples has a column without spread: its SE has no relative error")
+    kappa = (c**4).mean(axis=0) / var**2
+    inv = 1.0 / n_resamples + (0.0 if n_resamples_other is None else 1.0 / n_resamples_other)
+    return np.sqrt((kappa - 1.0) / 4.0 * inv)
+
+
+def tokens_per_param_fixed_exponent(flops: ArrayLike, g: float, a: float) -> Array:
+    """Compute-optimal tokens per parameter with the frontier's exponent fixed at ``a``:
+    ``N = G (C/6)^a``, ``D = G^-1 (C/6)^(1-a)``, so ``D/N = G^-2 (C/6)^(1 - 2a)`` (Hoffmann et al. 2022,
+    eq. 4, with ``a`` taken from elsewhere). This is how Besiroglu et al.'s notebook draws Hoffmann et al.'s
+    policy (``G`` of Hoffmann's fit, ``a`` the midpoint 0.4545 of Hoffmann's Table 2 interval).
+    """
+    c = np.asarray(flops, dtype=float)
+    if not np.all(np.isfinite(c)) or np.any(c <= 0):
+        raise ValueError(f"flops must be positive and finite, got {flops!r}")
+    if not (np.isfinite(g) and g > 0):
+        raise ValueError(f"g must be positive and finite, got {g!r}")
+    if not (np.isfinite(a) and 0 < a < 1):
+        raise ValueError(f"a must lie in (0, 1), got {a!r}")
+    return g**-2.0 * (c / 6.0) ** (1.0 - 2.0 * a)
