@@ -40,13 +40,13 @@ from numpy.typing import ArrayLike, NDArray
 Array = NDArray[np.float64]
 
 __all__ = [
-    "VOCAB_SIZE",
     "SEQ_LEN",
     "TABLE_A4_CONVENTION",
-    "transformer_params",
+    "VOCAB_SIZE",
+    "flop_ratio_to_6nd",
     "forward_flops_per_sequence",
     "training_flops_per_sequence",
-    "flop_ratio_to_6nd",
+    "transformer_params",
 ]
 
 VOCAB_SIZE = 32_000

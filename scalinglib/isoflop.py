@@ -31,15 +31,15 @@ Array = NDArray[np.float64]
 __all__ = [
     "BUDGETS_FLOPS",
     "MAX_LOG10_DISTANCE",
-    "assign_budgets",
-    "fit_parabolas",
-    "parabola_vertex_params",
-    "parabola_loss",
-    "power_law_fit",
-    "IsoflopFit",
-    "fit_isoflop",
     "BootstrapExponents",
+    "IsoflopFit",
+    "assign_budgets",
     "bootstrap_exponents",
+    "fit_isoflop",
+    "fit_parabolas",
+    "parabola_loss",
+    "parabola_vertex_params",
+    "power_law_fit",
     "subsample_exponents",
 ]
 
@@ -256,7 +256,7 @@ def subsample_exponents(
     members = np.flatnonzero(idx >= 0)
     if len(members) < 3 * len(budgets):
         raise ValueError(f"budget_index puts {len(members)} points on budgets; need at least 3 per budget")
-    k = int(round(fraction * len(members)))
+    k = round(fraction * len(members))
     rng = np.random.default_rng(seed)
     weights = np.zeros((n_resamples, len(idx)))
     for r in range(n_resamples):

@@ -10,8 +10,8 @@ from scipy import integrate
 from scipy.special import gammaln
 from scipy.stats import chi2
 
-from scalinglib.papers import besiroglu as stats
 from scalinglib.fitting import CHINCHILLA, huber
+from scalinglib.papers import besiroglu as stats
 
 
 @pytest.mark.parametrize("delta", [1e-3, 0.1, 1.0, 1.345, 3.0])
@@ -55,7 +55,7 @@ def test_profile_scale_is_the_minimum():
 def test_likelihood_fit_recovers_parameters_and_beats_the_truth(delta):
     x, y, truth = chinchilla_runs(n=300, noise=0.002)
     res = stats.fit_huber_likelihood(CHINCHILLA, x, y, truth + np.array([0.3, -0.3, 0.05, 0.02, -0.02]), delta=delta)
-    s_truth, nll_truth = stats.profile_log_scale(CHINCHILLA, truth, x, y, delta=delta)
+    _, nll_truth = stats.profile_log_scale(CHINCHILLA, truth, x, y, delta=delta)
     assert res.nll <= nll_truth + 1e-9
     np.testing.assert_allclose(res.theta[2:], truth[2:], atol=0.02)
     assert res.scale == pytest.approx(np.exp(res.log_scale))

@@ -32,20 +32,20 @@ from ..fitting import LogModel, bootstrap_counts, huber, minimize_batched
 Array = NDArray[np.float64]
 
 __all__ = [
+    "BootstrapSummary",
+    "LikelihoodFit",
+    "bootstrap_huber_likelihood",
+    "bootstrap_se_relative_sd",
+    "chi2_test",
+    "fit_huber_likelihood",
+    "fraction_better",
     "huber_log_normaliser",
     "huber_nll",
-    "LikelihoodFit",
-    "profile_log_scale",
-    "fit_huber_likelihood",
-    "bootstrap_huber_likelihood",
-    "BootstrapSummary",
-    "summarize_bootstrap",
-    "chi2_test",
-    "likelihood_ratio_test",
     "interval_width_normal",
+    "likelihood_ratio_test",
+    "profile_log_scale",
     "required_sample_size",
-    "fraction_better",
-    "bootstrap_se_relative_sd",
+    "summarize_bootstrap",
     "tokens_per_param_fixed_exponent",
 ]
 
