@@ -122,7 +122,7 @@ def _text(value: Any) -> str:
 
 def deviation_table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Mapping[str, Any]]], clip: float = 5.0) -> pd.DataFrame:
     """One row per claim: ``chapter, id, where, printed, ours, tolerance, compare, kind, status,
-    deviation`` (unclipped; ``NaN`` when ``ours`` was not recorded), ``shown`` (clipped to ``±clip``; a
+    deviation`` (unclipped; ``NaN`` for a failed claim without a usable value), ``shown`` (clipped to ``±clip``; a
     claim without a value is shown at ``+clip``), ``clipped``, ``beyond`` (``no``, ``left``, ``right``:
     where a clipped point lies) and ``jitter`` (a fixed vertical offset per claim).
 
@@ -151,8 +151,11 @@ def deviation_table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Ma
         status = str(r["status"])
         if status not in STATUS_COLORS:
             raise ValueError(f"rows[{i}] ({r['id']!r}): status must be one of {list(STATUS_COLORS)}, got {status!r}")
-        if r.get("ours") is None and status == "failed":
-            dev = math.nan
+        if status == "failed":  # a failed claim may have no usable value (not recorded, NaN, a string)
+            try:
+                dev = claim_deviation(r)
+            except ValueError:
+                dev = math.nan
         else:
             dev = claim_deviation(r)
         shown = clip if math.isnan(dev) else max(-clip, min(clip, dev))

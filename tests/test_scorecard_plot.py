@@ -152,3 +152,14 @@ def test_chart_spec_one_facet_per_chapter_with_tooltips_and_status_colours():
 def test_chart_is_offline_data_inline():
     text = json.dumps(scorecard_chart(sample()).to_dict())
     assert "http://" not in text.replace("https://vega.github.io/schema", "") and '"url"' not in text
+
+
+def test_failed_rows_without_a_usable_value_are_shown_at_the_edge():
+    rows = {"x": [row(id="nan", ours=float("nan"), status="failed"), row(id="s", ours="oops", status="failed"),
+                  row(id="ok", ours=0.6, status="failed")]}
+    t = deviation_table(rows).set_index("id")
+    assert math.isnan(t.loc["nan", "deviation"]) and t.loc["nan", "shown"] == 5.0
+    assert math.isnan(t.loc["s", "deviation"]) and t.loc["s", "beyond"] == "right"
+    assert t.loc["ok", "deviation"] == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="ours"):  # a declared status with a broken value is a real error
+        deviation_table({"x": [row(ours="oops", status="reproduced")]})
