@@ -400,3 +400,20 @@ register(
         citation=_GADRE_CITE,
     )
 )
+register(
+    Dataset(
+        name="bnsl_4digit_addition",
+        # 17 (x, y) pairs transcribed from the arrays of the authors' script at the pinned commit (see the data
+        # mirror's MANIFEST, section 3); the URL names that script: the CSV itself is read from a mirror
+        url="https://github.com/ethancaballero/broken_neural_scaling_laws/blob/ffa608f7ca7910b6f6bcbd39915491353ad5d600/"
+        "fit_bnsl_and_extrapolate__4_digit_addition__dataset_size_x-axis.py",
+        sha256="d80732a26313aeeb7f7fbe9c08e6a36ce3c532d0c8018b3e1b74b394b9e864ee",  # normalised text; MANIFEST: f2ac704f...
+        mirror_name="bnsl_4digit_addition.csv",
+        parser=pd.read_csv,
+        description="Caballero et al. 2022 Fig. 4 left: 4-digit addition, test cross-entropy against training-set "
+        "size; the first 14 points are fitted, the last 3 extrapolated (needs SCALINGLIB_DATA_DIR).",
+        columns={"dataset_size": "training-set size x", "test_cross_entropy": "test cross-entropy y",
+                 "split": "fit (first 14 points) or extrapolate (last 3)"},
+        citation="Caballero, Gupta, Rish, Krueger 2022, Broken Neural Scaling Laws (ICLR 2023)",
+    )
+)

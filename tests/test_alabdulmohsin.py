@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import nnls
 
 from scalinglib.papers import alabdulmohsin as est
@@ -203,3 +205,68 @@ def test_m3_authors_search_never_beats_the_global_optimum():
     assert glob.loss <= auth.loss + 1e-12
     assert auth.params["gamma"] >= 0 and auth.params["c"] <= 0
     assert est.m3_loss(X, y, **auth.params) == pytest.approx(auth.loss, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- the authors' procedure
+
+
+def _noisy_m2(seed: int, n: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.geomspace(1e6, 1e9, n)
+    return x, est.m2_predict(x, 0.2, 10.0, -0.25) * np.exp(0.01 * rng.standard_normal(n))
+
+
+def test_authors_batch_equals_one_curve_at_a_time():
+    """Curves run in lock step do not influence each other (frozen once stopped)."""
+    curves_ = [_noisy_m2(s, n) for s, n in ((1, 12), (2, 9), (3, 15))]
+    xs, ys = [c[0] for c in curves_], [c[1] for c in curves_]
+    together = est.fit_m2_authors_batch(xs, ys, max_iterations=400)
+    for (x, y), fit in zip(curves_, together, strict=True):
+        alone = est.fit_m2_authors_batch([x], [y], max_iterations=400)[0]
+        assert alone.params == pytest.approx(fit.params, rel=1e-12, abs=1e-15)
+    m4_together = est.fit_m4_authors_batch(xs, ys, ["IC"] * 3, max_iterations=300)
+    m4_alone = est.fit_m4_authors_batch(xs[1:2], ys[1:2], ["IC"], max_iterations=300)[0]
+    assert m4_alone.params == pytest.approx(m4_together[1].params, rel=1e-12, abs=1e-15)
+
+
+def test_authors_m2_stays_in_its_domain_and_never_beats_the_global_optimum():
+    x, y = _noisy_m2(4)
+    fit = est.fit_m2_authors_batch([x], [y], max_iterations=400)[0]
+    assert 0.0 <= fit.params["eps_inf"] <= y.min() - est.ERR_MARGIN + 1e-15
+    assert est.fit_m2(x, y).loss <= fit.loss + 1e-12
+
+
+def test_authors_m4_respects_its_bounds():
+    x, y = _noisy_m2(5)
+    fit = est.fit_m4_authors_batch([x], [y], ["BB"], max_iterations=300)[0]
+    p = fit.params
+    assert 0.0 <= p["eps_inf"] <= y.min() - est.ERR_MARGIN + 1e-15
+    assert y.max() + est.ERR_MARGIN - 1e-15 <= p["eps0"] <= 1.0 + est.ERR_MARGIN + 1e-15
+    assert p["alpha"] >= 0 and p["c"] <= 0 and p["beta"] >= 1.0 - 1e-12  # the code's non-negative regression
+
+
+@settings(deadline=None, max_examples=30)
+@given(alpha=st.floats(0.05, 3.0), c=st.floats(-1.0, -0.05), log_beta=st.floats(0.0, 3.0), eps_inf=st.floats(0.0, 0.3))
+def test_m4_predict_grid_is_within_one_grid_step_of_the_root(alpha, c, log_beta, eps_inf):
+    x = np.geomspace(1e5, 1e10, 7)
+    exact = est.m4_predict(x, eps_inf, 1.0, alpha, float(np.exp(log_beta)), c)
+    grid = est.m4_predict_grid(x, eps_inf, 1.0, alpha, float(np.exp(log_beta)), c)
+    assert np.all(np.abs(grid - exact) <= (1.0 - eps_inf) / (est.AUTHORS_M4_GRID - 1) * 1.0001)
+
+
+def test_authors_guards():
+    x, y = _noisy_m2(6)
+    with pytest.raises(ValueError, match="xs and ys"):
+        est.fit_m2_authors_batch([x], [])
+    with pytest.raises(ValueError, match="curve 0"):
+        est.fit_m2_authors_batch([x], [y[:-1]])
+    with pytest.raises(ValueError, match="curve 0"):
+        est.fit_m2_authors_batch([x], [-y])
+    with pytest.raises(ValueError, match="domains"):
+        est.fit_m4_authors_batch([x], [y], ["XX"])
+    with pytest.raises(ValueError, match="domains"):
+        est.fit_m4_authors_batch([x], [y], [])
+    with pytest.raises(ValueError, match="ys"):
+        est.fit_m4_authors_batch([x], [y + 1.0], ["IC"])
+    with pytest.raises(ValueError, match="methods"):
+        est.fit_benchmark(pd.DataFrame(), ["M9"])

@@ -73,6 +73,12 @@ __all__ = [
     "fit_benchmark",
     "M4_EPS0_MAX",
     "LANGUAGE_CURVE_TOKENS",
+    "AUTHORS",
+    "AUTHORS_M4_EPS0",
+    "AUTHORS_M4_GRID",
+    "m4_predict_grid",
+    "fit_m2_authors_batch",
+    "fit_m4_authors_batch",
 ]
 
 ERR_MARGIN = 1e-3
@@ -423,7 +429,8 @@ def fit_m4(
 #: How far a refit of a benchmark curve may differ from ``data/experiments/bnsl_benchmark_rmse.csv``
 #: (relative, per method). Measured on one AVX-512 machine, default kernel with 2 threads against
 #: Prescott (generic x86-64) with 1 thread, over the 26 curves of a quick run: at most 5.8e-7 (BNSL),
-#: 3.8e-7 (M4, a Nelder-Mead search), 0 for M1-M3. 1e-4 leaves a 100x margin and is 500x below the
+#: 3.8e-7 (M4, a Nelder-Mead search), 0 for M1-M3; the authors' procedure (M2_authors, M4_authors), over
+#: the 15 NMT and BIG-Bench curves: 0 and 9.2e-10. 1e-4 leaves a 100x margin and is 500x below the
 #: claims' tolerance (half a unit of the third printed digit).
 RERUN_REL_TOL = 1e-4
 
@@ -489,10 +496,17 @@ NMT and LM (rescaled losses) have none."""
 METHODS = ("M1", "M2", "M3", "M4", "BNSL")
 """The five methods compared on the benchmark."""
 
-VARIANTS = ("M2_start", "M3_search", "M4_fixed", "M4_fixed_start")
-"""Variants shown next to them: ``M2_start`` is M2's local optimum reached from the authors' initial
+VARIANTS = ("M2_start", "M3_search", "M4_fixed", "M4_fixed_start", "M2_authors", "M4_authors")
+"""Variants shown next to them: ``M2_authors`` and ``M4_authors`` are M2 and M4 fitted by the authors'
+released procedure (:func:`fit_m2_authors_batch`, :func:`fit_m4_authors_batch`); ``M2_start`` is M2's local optimum reached from the authors' initial
 ``eps_inf = min(eps) - 1e-3``; ``M3_search`` is M3 fitted by the authors' coordinate search over ``gamma``;
 ``M4_fixed`` fixes ``eps_0 = 1`` (the paper's text); ``M4_fixed_start`` also starts where the authors do."""
+
+AUTHORS = {"M1": "M1", "M2": "M2_authors", "M3": "M3_search", "M4": "M4_authors"}
+"""The column holding each estimator fitted by the authors' released procedure. Their M1 is least squares
+(one optimum: our M1); their M3 is the coordinate search over ``gamma`` (``M3_search``)."""
+
+_BATCHED = ("M2_authors", "M4_authors")
 
 
 def fit_method(method: str, x: ArrayLike, y: ArrayLike, *, domain: str) -> Fitted:
@@ -518,6 +532,10 @@ def fit_method(method: str, x: ArrayLike, y: ArrayLike, *, domain: str) -> Fitte
         return fit_m4(x, y, eps0=1.0)
     if method == "M4_fixed_start":
         return fit_m4(x, y, eps0=1.0, start="paper")
+    if method == "M2_authors":
+        return fit_m2_authors_batch([x], [y])[0]
+    if method == "M4_authors":
+        return fit_m4_authors_batch([x], [y], [domain])[0]
     if method == "BNSL":
         if choose_bnsl_breaks(x, y) == 1:
             return fit_bnsl(x, y, n_breaks=1)
@@ -544,14 +562,33 @@ def fit_benchmark(
 
     Returns a wide frame (one row per curve: ``domain, task, model``, then the RMSE of each method) and the
     fits keyed by curve. ``n_jobs > 1`` spreads the curves over processes (joblib); results do not depend on it.
+    The authors' M2 and M4 (``M2_authors``, ``M4_authors``) are run for all curves at once, in lock step.
     """
+    unknown = [m for m in methods if m not in METHODS + VARIANTS]
+    if unknown:
+        raise ValueError(f"methods: unknown {unknown}; use names from {METHODS + VARIANTS}")
     items = curves(df)
+    single = [m for m in methods if m not in _BATCHED]
     if n_jobs > 1:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=n_jobs)(delayed(fit_curve)(g, methods) for _, g in items)
+        out = Parallel(n_jobs=n_jobs)(delayed(fit_curve)(g, single) for _, g in items)
     else:
-        out = [fit_curve(g, methods) for _, g in items]
+        out = [fit_curve(g, single) for _, g in items]
+    batched = [m for m in methods if m in _BATCHED]
+    if batched:
+        train = [g[g["train"]] for _, g in items]
+        test = [g[~g["train"]] for _, g in items]
+        xs = [t["examples"].to_numpy(float) for t in train]
+        ys = [t["loss"].to_numpy(float) for t in train]
+        for m in batched:
+            if m == "M2_authors":
+                fitted = fit_m2_authors_batch(xs, ys)
+            else:
+                fitted = fit_m4_authors_batch(xs, ys, [k[0] for k, _ in items])
+            for (r, f), fit, te in zip(out, fitted, test, strict=True):
+                f[m] = fit
+                r[m] = extrapolation_rmse(fit.predict(te["examples"].to_numpy(float)), te["loss"].to_numpy(float))
     rows = []
     for (k, g), (r, f) in zip(items, out, strict=True):
         row = {"domain": k[0], "task": k[1], "model": k[2]}
@@ -583,3 +620,218 @@ LANGUAGE_CURVE_TOKENS: dict[tuple[str, str, str], str] = {
 }
 """Readable tokens of the 20 language curves, used in claim ids ``rmse_<domain>_<token>_<method>``
 (NMT: encoder/decoder layers; LM: parameters; BIG-Bench: task and shots)."""
+
+
+# --------------------------------------------------------------------------- the authors' procedure
+
+AUTHORS_M4_EPS0 = {"IC": (1.0, 1.0 + ERR_MARGIN), "NMT": (1.0, None), "LM": (1.0, None), "BB": (1.0 + ERR_MARGIN, 1.0 + ERR_MARGIN)}
+"""M4's initial ``eps_0`` and its upper bound per domain in the authors' notebook (``err_0`` and ``up_bound``
+plus the code's ``ERR_MARGIN``; ``None``: no bound, for the rescaled NMT and LM losses)."""
+
+AUTHORS_M4_GRID = 10_000
+"""Points of the grid on which the authors' M4 solves its implicit equation for a prediction (``prec``)."""
+
+
+def _padded(xs: Sequence[ArrayLike], ys: Sequence[ArrayLike]) -> tuple[Array, Array, Array, Array]:
+    """Stack curves of different lengths: ``x`` and ``y`` of shape ``(G, n)`` padded with each curve's first
+    point, a 0/1 weight mask and the number of points per curve."""
+    if len(xs) != len(ys) or not len(xs):
+        raise ValueError("xs and ys must be non-empty sequences of the same length")
+    n = max(len(np.atleast_1d(x)) for x in xs)
+    g = len(xs)
+    xx, yy, w = np.ones((g, n)), np.ones((g, n)), np.zeros((g, n))
+    for k, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        x, y = _arr(x), _arr(y)
+        if x.ndim != 1 or x.shape != y.shape or len(x) < 3:
+            raise ValueError(f"curve {k}: x and y must be 1-d arrays of the same length >= 3")
+        if not (np.all(np.isfinite(x)) and np.all(x > 0) and np.all(np.isfinite(y)) and np.all(y > 0)):
+            raise ValueError(f"curve {k}: x and y must be finite and positive")
+        order = np.argsort(x, kind="stable")
+        xx[k], yy[k] = x[order][0], y[order][0]
+        xx[k, : len(x)], yy[k, : len(x)], w[k, : len(x)] = x[order], y[order], 1.0
+    return xx, yy, w, w.sum(axis=1)
+
+
+class _State:
+    """Mutable per-curve state of the authors' alternation (plain arrays of shape ``(G,)``)."""
+
+    def __init__(self, **arrays: Array) -> None:
+        self.__dict__.update(arrays)
+
+
+def _authors_loop(
+    state: "_State", n: Array, *, regress: Callable[[Array], None], step: Callable[[Array, bool], None],
+    max_iterations: int, grad_iters: int, epochs_gd: int, epochs_newton: int, stop: float,
+) -> Array:
+    """The alternation of the authors' M2 and M4 (``estimate_scaling_params``), run for all curves in
+    lock step: a regression, then ``epochs_gd`` gradient steps (the first ``grad_iters`` iterations) or
+    ``epochs_newton`` damped Newton steps (after), until ``beta`` moves by less than ``stop`` after the
+    switch. Curves that have stopped are frozen. Returns the iteration count per curve."""
+    g = len(n)
+    active = np.ones(g, dtype=bool)
+    old_beta = np.ones(g)
+    iterations = np.zeros(g, dtype=int)
+    for k in range(max_iterations):
+        regress(active)
+        newton = k >= grad_iters
+        for _ in range(epochs_newton if newton else epochs_gd):
+            step(active, newton)
+        beta = np.exp(state.logb)
+        gap = np.abs(beta - old_beta)
+        old_beta = np.where(active, beta, old_beta)
+        iterations[active] = k + 1
+        if k > grad_iters + 1:
+            active &= ~(gap < stop)
+        if not active.any():
+            break
+    return iterations
+
+
+def fit_m2_authors_batch(xs: Sequence[ArrayLike], ys: Sequence[ArrayLike], *, max_iterations: int = 10_000) -> list[Fitted]:
+    """M2 fitted by the procedure of Alabdulmohsin et al.'s released code (google-research,
+    ``revisiting_neural_scaling_laws/methods/m2.py``, ``estimate_scaling_params`` with its defaults),
+    re-implemented here, for several curves at once (the result of each does not depend on the others).
+
+    Start: ``c = -0.5``, ``beta = 1``, ``eps_inf = min(eps) - 1e-3``. Each iteration: ``(log beta, c)`` by
+    least squares of ``log(eps - eps_inf)`` on ``log x``; then ``eps_inf`` moves with ``beta, c`` fixed, by
+    1000 gradient steps of size ``1e-8`` on the mean square-log loss (iterations 0-99) or 100 damped Newton
+    steps (step 0.1 times gradient over second derivative, later), each projected on
+    ``[0, min(eps) - 1e-3]``. It stops when ``beta`` changes by less than ``1e-10`` after iteration 101, or
+    after ``max_iterations``. The returned ``(beta, c)`` are those of the last regression and ``eps_inf`` the
+    value after the last steps, as in the code.
+    """
+    x, y, w, n = _padded(xs, ys)
+    logx = np.log(x)
+    min_err = (np.where(w > 0, y, np.inf)).min(axis=1) - ERR_MARGIN
+    s = _State(e=np.minimum(np.maximum(min_err, 0.0), min_err), logb=np.zeros(len(n)), c=np.full(len(n), -0.5))
+
+    def mean(v: Array) -> Array:
+        return (v * w).sum(axis=1) / n
+
+    def regress(active: Array) -> None:
+        z = np.log(np.where(w > 0, y - s.e[:, None], 1.0))
+        xm, zm = mean(logx), mean(z)
+        xc, zc = (logx - xm[:, None]) * w, (z - zm[:, None]) * w
+        slope = (xc * zc).sum(1) / (xc * xc).sum(1)
+        s.c = np.where(active, slope, s.c)
+        s.logb = np.where(active, zm - slope * xm, s.logb)
+
+    def step(active: Array, newton: bool) -> None:
+        lf = s.logb[:, None] + s.c[:, None] * logx
+        d = np.where(w > 0, y - s.e[:, None], 1.0)
+        lg = np.log(d)
+        grad = -mean((lg - lf) / d)
+        if newton:
+            hess = mean((1.0 - lg + lf) / d**2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e = s.e - 0.1 * grad / hess
+        else:
+            e = s.e - 1e-8 * grad
+        e = np.minimum(np.maximum(e, 0.0), min_err)
+        s.e = np.where(active, e, s.e)
+
+    _authors_loop(s, n, regress=regress, step=step, max_iterations=max_iterations, grad_iters=100,
+                  epochs_gd=1000, epochs_newton=100, stop=1e-10)
+    out = []
+    for k in range(len(n)):
+        params = {"eps_inf": float(s.e[k]), "beta": float(np.exp(s.logb[k])), "c": float(s.c[k])}
+        xk, yk = x[k, : int(n[k])], y[k, : int(n[k])]
+        loss = m2_loss(xk, yk, **params) if params["eps_inf"] < yk.min() else float("inf")
+        out.append(Fitted("M2_authors", params, loss, m2_predict))
+    return out
+
+
+def m4_predict_grid(
+    x: ArrayLike, eps_inf: float, eps0: float, alpha: float, beta: float, c: float, prec: int = AUTHORS_M4_GRID
+) -> Array:
+    """M4's prediction as the authors' code computes it (``m4.py``, ``predict_loss``): with
+    ``b = eps0 - eps_inf`` and ``f = beta x**c``, the ``w`` among ``prec`` equally spaced values in ``[0, b]``
+    that minimises ``|w - f (b - w)**alpha|``, plus ``eps_inf``; ``eps_inf + f`` if ``|alpha| < 1e-5``.
+    A grid, not a root: the prediction is exact to ``b / prec`` at best."""
+    x = _arr(x)
+    f = beta * x**c
+    if abs(alpha) < 1e-5:
+        return eps_inf + f
+    b = eps0 - eps_inf
+    wg = np.linspace(0.0, b, int(prec))
+    with np.errstate(invalid="ignore"):
+        loss = np.abs(wg[None, :] - f.reshape(-1, 1) * (b - wg[None, :]) ** alpha)
+    return (wg[np.argmin(loss, axis=1)] + eps_inf).reshape(x.shape)
+
+
+def fit_m4_authors_batch(
+    xs: Sequence[ArrayLike], ys: Sequence[ArrayLike], domains: Sequence[str], *, max_iterations: int = 10_000
+) -> list[Fitted]:
+    """M4 fitted by the procedure of Alabdulmohsin et al.'s released code (google-research,
+    ``revisiting_neural_scaling_laws/methods/m4.py`` with the settings of their notebook per domain,
+    :data:`AUTHORS_M4_EPS0`), re-implemented here, for several curves at once.
+
+    Start: ``c = -0.5``, ``beta = 1``, ``alpha = 0``, ``eps_inf = min(eps) - 1e-3``, ``eps_0`` its initial
+    value ``e``. The design of the regression, ``[1, -log x, log(e - eps)]``, is built once with that
+    initial ``e`` and never updated. Each iteration: ``(log beta, -c, alpha)`` by least squares constrained
+    to be non-negative, of ``log(eps - eps_inf)``; then ``(eps_inf, eps_0)`` move with the others fixed, on
+    the mean square-log loss with the *current* ``eps_0``: 1000 gradient steps of size ``1e-8``
+    (iterations 0-99) or 100 damped Newton steps (step 0.1, each coordinate by its own second derivative,
+    skipped where that is below ``1e-5``), each projected on ``0 <= eps_inf <= min(eps) - 1e-3``,
+    ``max(eps) + 1e-3 <= eps_0 <= bound``. Stopping as in :func:`fit_m2_authors_batch`. Predictions use
+    :func:`m4_predict_grid`. So the fitted ``(alpha, beta, c)`` come from a regression with one ``eps_0``
+    and predict with another.
+    """
+    x, y, w, n = _padded(xs, ys)
+    if len(domains) != len(n):
+        raise ValueError("domains must give one domain per curve")
+    unknown = sorted(set(domains) - set(AUTHORS_M4_EPS0))
+    if unknown:
+        raise ValueError(f"domains: unknown {unknown}; use one of {sorted(AUTHORS_M4_EPS0)}")
+    e0_init = np.array([AUTHORS_M4_EPS0[d][0] for d in domains])
+    up = np.array([np.inf if AUTHORS_M4_EPS0[d][1] is None else AUTHORS_M4_EPS0[d][1] for d in domains])
+    ymax = np.where(w > 0, y, -np.inf).max(axis=1)
+    if np.any(ymax >= e0_init):
+        raise ValueError("ys: an error at or above the initial eps_0 of its domain (the code's log(eps_0 - eps) is undefined)")
+    logx = np.log(x)
+    min_err = np.where(w > 0, y, np.inf).min(axis=1) - ERR_MARGIN
+    max_err = ymax + ERR_MARGIN
+    design = np.stack([np.ones_like(x), -logx, np.log(e0_init[:, None] - y)], axis=-1) * w[..., None]
+    g = len(n)
+    s = _State(e=min_err.copy(), e0=e0_init.copy(), logb=np.zeros(g), c=np.full(g, -0.5), alpha=np.zeros(g))
+
+    def mean(v: Array) -> Array:
+        return (v * w).sum(axis=1) / n
+
+    def regress(active: Array) -> None:
+        z = np.log(np.where(w > 0, y - s.e[:, None], 1.0)) * w
+        _, coef = _nnls_rows(design, z, free=(False, False, False))
+        s.logb = np.where(active, coef[:, 0], s.logb)
+        s.c = np.where(active, -coef[:, 1], s.c)
+        s.alpha = np.where(active, coef[:, 2], s.alpha)
+
+    def step(active: Array, newton: bool) -> None:
+        lf = s.logb[:, None] + s.c[:, None] * logx
+        d_inf = np.where(w > 0, y - s.e[:, None], 1.0)
+        d_0 = np.where(w > 0, s.e0[:, None] - y, 1.0)
+        lg = np.log(d_inf) - s.alpha[:, None] * np.log(d_0)
+        r = lg - lf
+        g_inf = -mean(r / d_inf)
+        g_0 = -s.alpha * mean(r / d_0)
+        if newton:
+            h_inf = mean((1.0 - lg + lf) / d_inf**2)
+            h_0 = s.alpha * mean((s.alpha[:, None] + lg - lf) / d_0**2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e = np.where(np.abs(h_inf) > 1e-5, s.e - 0.1 * g_inf / h_inf, s.e)
+                e0 = np.where(np.abs(h_0) > 1e-5, s.e0 - 0.1 * g_0 / h_0, s.e0)
+        else:
+            e, e0 = s.e - 1e-8 * g_inf, s.e0 - 1e-8 * g_0
+        e = np.minimum(np.maximum(e, 0.0), min_err)
+        e0 = np.minimum(np.maximum(e0, max_err), up)
+        s.e = np.where(active, e, s.e)
+        s.e0 = np.where(active, e0, s.e0)
+
+    _authors_loop(s, n, regress=regress, step=step, max_iterations=max_iterations, grad_iters=100,
+                  epochs_gd=1000, epochs_newton=100, stop=1e-10)
+    out = []
+    for k in range(g):
+        params = {"eps_inf": float(s.e[k]), "eps0": float(s.e0[k]), "alpha": float(s.alpha[k]),
+                  "beta": float(np.exp(s.logb[k])), "c": float(s.c[k])}
+        xk, yk = x[k, : int(n[k])], y[k, : int(n[k])]
+        out.append(Fitted("M4_authors", params, m4_loss(xk, yk, **params), m4_predict_grid))
+    return out
