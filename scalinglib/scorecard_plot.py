@@ -46,7 +46,7 @@ _COMPARES = ("eq", "range", "ge", "le", "gt", "lt")
 
 def _num(value: Any, what: str) -> float:
     if isinstance(value, bool):
-        raise ValueError(f"{what} must be a number, got {value!r}")
+        raise ValueError(f"{what} must be a number, got {value!r}")  # noqa: TRY004 - house rule: ValueError naming the argument
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -135,16 +135,16 @@ def deviation_table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Ma
         for ch, rs in rows.items():
             for i, r in enumerate(rs):
                 if not isinstance(r, Mapping):
-                    raise ValueError(f"rows[{ch!r}][{i}] must be a mapping (a claim row), got {type(r).__name__}")
+                    raise ValueError(f"rows[{ch!r}][{i}] must be a mapping (a claim row), got {type(r).__name__}")  # noqa: TRY004 - house rule: ValueError naming the argument
                 flat.append({**r, "chapter": ch})
     elif isinstance(rows, Sequence) and not isinstance(rows, (str, bytes)):
         flat = list(rows)
     else:
-        raise ValueError(f"rows must be a list of claim rows or a mapping chapter -> rows, got {type(rows).__name__}")
+        raise ValueError(f"rows must be a list of claim rows or a mapping chapter -> rows, got {type(rows).__name__}")  # noqa: TRY004 - house rule: ValueError naming the argument
     out = []
     for i, r in enumerate(flat):
         if not isinstance(r, Mapping):
-            raise ValueError(f"rows[{i}] must be a mapping (a claim row), got {type(r).__name__}")
+            raise ValueError(f"rows[{i}] must be a mapping (a claim row), got {type(r).__name__}")  # noqa: TRY004 - house rule: ValueError naming the argument
         missing = [k for k in ("chapter", "id", "status") if k not in r]
         if missing:
             raise ValueError(f"rows[{i}] ({r.get('id', '?')!r}) lacks {missing}")

@@ -51,25 +51,25 @@ from .allocation import ChinchillaLaw, optimal_loss, optimal_params_tokens
 Array = NDArray[np.float64]
 
 __all__ = [
+    "DIVERGENCE_FACTOR",
+    "LR_FACTORS",
+    "MAX_PARAMS",
+    "MIN_PARAMS",
+    "MIN_TOKENS",
+    "TRUTH_RANGES",
     "BudgetExceededError",
     "HiddenTruth",
+    "LearningRateRule",
     "Run",
     "Simulator",
-    "TRUTH_RANGES",
-    "MIN_PARAMS",
-    "MAX_PARAMS",
-    "MIN_TOKENS",
-    "DIVERGENCE_FACTOR",
     "default_lr",
     "draw_truth",
-    "score",
-    "optimum_at_edge",
-    "LR_FACTORS",
-    "LearningRateRule",
-    "sweep_learning_rate",
     "fit_learning_rate_rule",
-    "run_isoflop_grid",
+    "optimum_at_edge",
     "reference_solution",
+    "run_isoflop_grid",
+    "score",
+    "sweep_learning_rate",
 ]
 
 MIN_PARAMS: float = 1e5

@@ -10,7 +10,7 @@ import scalinglib
 from scalinglib.paths import repo_root
 
 sys.path.insert(0, str(repo_root() / "_ext"))
-import apiref  # noqa: E402
+import apiref
 
 DOC = """Intro.
 

@@ -7,7 +7,7 @@ import sys
 from scalinglib.paths import repo_root
 
 sys.path.insert(0, str(repo_root() / "_ext"))
-import exercise_numbers  # noqa: E402
+import exercise_numbers
 
 
 def test_renumbers_each_page_from_one_in_page_order():
