@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import nnls
 
-from scalinglib.papers import alabdulmohsin as est
-from scalinglib.papers import bnsl as bp
 from scalinglib.curves import extrapolation_rmse
 from scalinglib.laws import bnsl
+from scalinglib.papers import alabdulmohsin as est
+from scalinglib.papers import bnsl as bp
 
 X = np.geomspace(1e6, 1e9, 40)
 
@@ -68,7 +68,7 @@ def test_m3_exponent_is_never_positive():
 
 
 def test_m4_predict_solves_its_equation():
-    p = dict(eps_inf=0.2, eps0=1.0, alpha=0.7, beta=50.0, c=-0.3)
+    p = {"eps_inf": 0.2, "eps0": 1.0, "alpha": 0.7, "beta": 50.0, "c": -0.3}
     pred = est.m4_predict(X, **p)
     lhs = (pred - p["eps_inf"]) / (p["eps0"] - pred) ** p["alpha"]
     np.testing.assert_allclose(lhs, p["beta"] * X ** p["c"], rtol=1e-9)
@@ -77,7 +77,7 @@ def test_m4_predict_solves_its_equation():
 
 @pytest.mark.parametrize("learn", [False, True])
 def test_m4_recovers_parameters(learn):
-    truth = dict(eps_inf=0.15, eps0=1.0, alpha=0.6, beta=300.0, c=-0.4)
+    truth = {"eps_inf": 0.15, "eps0": 1.0, "alpha": 0.6, "beta": 300.0, "c": -0.4}
     y = est.m4_predict(X, **truth)
     f = est.fit_m4(X, y, eps0=1.0, learn_eps0=learn, eps0_max=1.0 + est.ERR_MARGIN)
     assert f.loss < 1e-8
@@ -172,7 +172,7 @@ def test_choose_bnsl_breaks_short_curve_gets_one():
 
 
 def test_segment_slopes_figure_1():
-    fig1 = dict(a=1e-3, b=4.66e3, c0=0.05, c=[0.49, -0.811, 2.1], d=[3e6, 1e14, 2e20], f=[1.1, 1.425, 0.05])
+    fig1 = {"a": 1e-3, "b": 4.66e3, "c0": 0.05, "c": [0.49, -0.811, 2.1], "d": [3e6, 1e14, 2e20], "f": [1.1, 1.425, 0.05]}
     slopes = bp.segment_slopes(np.logspace(-1, 26, 4001), **fig1)
     np.testing.assert_allclose(slopes, [-0.05, -0.54, 0.271, -1.829], atol=2e-3)
 
@@ -192,7 +192,7 @@ def test_fit_curve_on_a_tiny_frame():
     x = np.geomspace(1e6, 1e9, 16)
     y = est.m2_predict(x, 0.2, 40.0, -0.3)
     g = pd.DataFrame({"domain": "IC", "task": "t", "model": "m", "examples": x, "loss": y, "train": x < 2e8})
-    rmse, fits = est.fit_curve(g, methods=("M1", "M2", "M4_fixed"))
+    rmse, _fits = est.fit_curve(g, methods=("M1", "M2", "M4_fixed"))
     assert set(rmse) == {"M1", "M2", "M4_fixed"}
     assert rmse["M2"] < 1e-6 < rmse["M1"]
 

@@ -12,7 +12,7 @@ from scalinglib.papers import bnsl as bp
 
 # the 17 training-set sizes of Caballero et al.'s 4-digit addition curve (Fig. 4 left)
 X_ADD = np.array([160, 192, 256, 320, 384, 448, 480, 512, 544, 576, 608, 640, 672, 736, 800, 864, 928], dtype=float)
-TRUTH = dict(a=0.414, b=2.28, c0=0.055, c=[5.66], d=[612.6], f=[0.0592])
+TRUTH = {"a": 0.414, "b": 2.28, "c0": 0.055, "c": [5.66], "d": [612.6], "f": [0.0592]}
 
 
 def test_4digit_addition_is_registered_with_a_pinned_hash():
