@@ -312,7 +312,7 @@ def fit_m3(x: ArrayLike, y: ArrayLike, *, search: Literal["global", "authors"] =
             log_beta, slope = float(b[0]), max(float(s[0]), 0.0)
             beta = float(np.exp(log_beta))
 
-            def loss_of(g: Array) -> Array:
+            def loss_of(g: Array, log_beta: float = log_beta, slope: float = slope) -> Array:
                 r = z[None, :] - log_beta - slope * np.log(1.0 / x[None, :] + g[:, None])
                 return (r * r).sum(axis=1)
 
