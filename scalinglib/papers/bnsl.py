@@ -30,6 +30,7 @@ Array = NDArray[np.float64]
 
 __all__ = [
     "bnsl_log_model",
+    "BREAK_FLOOR",
     "bnsl_default_grid",
     "fit_bnsl",
     "choose_bnsl_breaks",
@@ -167,6 +168,10 @@ def _bnsl_candidates(grid: Mapping[str, Sequence[float]], x_scale: float, ymin: 
     return np.array(rows, dtype=float)
 
 
+BREAK_FLOOR = float(np.exp(-3.0))
+"""Earliest break :func:`fit_bnsl` allows, as a fraction of the smallest fitted ``x`` (about x_min / 20)."""
+
+
 def fit_bnsl(
     x: ArrayLike,
     y: ArrayLike,
@@ -184,11 +189,13 @@ def fit_bnsl(
     2. Refine the ``n_refine`` best (plus ``extra_starts``, rows in the fitting parametrisation) with a
        bounded Gauss-Newton least-squares solver (``scipy.optimize.least_squares``, exact Jacobian of
        :func:`bnsl_log_model`): it needs far fewer iterations than L-BFGS-B on this badly conditioned problem.
-    3. Polish the best with :func:`scalinglib.fitting.fit` (L-BFGS-B, tight tolerances, at most 200
-       iterations, same objective) and keep whichever is lower.
+    3. Run the best of them to convergence (tolerances 1e-15), so the result does not depend on where a
+       fixed number of steps happened to stop (that moved with the BLAS kernel).
+    4. Polish with :func:`scalinglib.fitting.fit` (L-BFGS-B, tight tolerances, at most 200 iterations,
+       same objective) and keep whichever is lower.
 
-    Bounds: ``0 <= a <= min(y)``, ``|c_i| <= 25``, ``0.01 <= f_i <= 20``. ``x`` is rescaled by its smallest
-    value while fitting; the returned parameters are in the original units.
+    Bounds: ``0 <= a <= min(y)``, ``|c_i| <= 25``, ``0.01 <= f_i <= 20``, ``d_i >= BREAK_FLOOR * min(x)``.
+    ``x`` is rescaled by its smallest value while fitting; the returned parameters are in the original units.
     """
     x, y = _arr(x), _arr(y)
     if x.ndim != 1 or x.shape != y.shape:
@@ -216,48 +223,41 @@ def fit_bnsl(
     if extra_starts is not None:
         starts = np.vstack([np.atleast_2d(_arr(extra_starts)), starts])
     model = bnsl_log_model(n_breaks)
-    # Bounds keep every parameter representable in the original units (|c| log x_scale < 700).
-    lb = np.array([0.0, -np.inf, -25.0] + [-25.0, -60.0, np.log(0.01)] * n_breaks)
+    # Bounds keep every parameter representable in the original units (|c| log x_scale < 700), and a
+    # break no earlier than BREAK_FLOOR before the first point: a break further before the data is not
+    # identified by them (a flat valley runs there, c0 -> -inf, c1 -> +inf, log b -> +inf, along which a
+    # solver crawls for tens of thousands of steps and, stopped early, lands where rounding left it).
+    lb = np.array([0.0, -np.inf, -25.0] + [-25.0, np.log(BREAK_FLOOR), np.log(0.01)] * n_breaks)
     ub = np.array([ymin, np.inf, 25.0] + [25.0, 60.0, np.log(20.0)] * n_breaks)
     pad = 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(lb), lb, 0.0)))
     lb_in, ub_in = lb + pad, ub - pad  # strictly inside, as least_squares wants
-    best_theta, best_cost = None, np.inf
-    for s in starts:
-        s = np.clip(s, lb_in, ub_in)
+
+    def solve(start: Array, tol: float, max_nfev: int):  # bounded Gauss-Newton (trust region), exact Jacobian
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            res = least_squares(
+            return least_squares(
                 lambda th: model.log_predict(th, u) - logy,
-                s,
+                np.clip(start, lb_in, ub_in),
                 jac=lambda th: model.jacobian(th, u),
                 bounds=(lb, ub),
                 method="trf",
                 x_scale="jac",
-                xtol=1e-12,
-                ftol=1e-12,
-                gtol=1e-12,
-                max_nfev=400,
+                xtol=tol,
+                ftol=tol,
+                gtol=tol,
+                max_nfev=max_nfev,
             )
+
+    best_theta, best_cost = None, np.inf
+    for s in starts:
+        res = solve(s, 1e-12, 400)
         if np.isfinite(res.cost) and res.cost < best_cost:
             best_theta, best_cost = res.x, res.cost
     if best_theta is None:
         raise RuntimeError("no BNSL start gave a finite loss: check that y > 0 and x spans more than one value")
-    # Run the best start to convergence. Many curves have a flat valley along which log b grows
-    # and the loss keeps falling slowly until a bound stops it: a solver stopped after a fixed
-    # number of steps lands at a point of that valley that depends on rounding (another BLAS
-    # kernel moved the extrapolation error by 5e-3). Converged, the fit is the same on every machine.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        res = least_squares(
-            lambda th: model.log_predict(th, u) - logy,
-            np.clip(best_theta, lb_in, ub_in),
-            jac=lambda th: model.jacobian(th, u),
-            bounds=(lb, ub),
-            method="trf",
-            x_scale="jac",
-            xtol=1e-15,
-            ftol=1e-15,
-            gtol=1e-15,
-            max_nfev=100_000,
-        )
+    # Run the best start to convergence: stopped after a fixed number of steps, a fit lands at a
+    # point that depends on rounding (another BLAS kernel moved an extrapolation error by 5e-3).
+    # Converged, the fit is the same on every machine.
+    res = solve(best_theta, 1e-15, 100_000)
     if np.isfinite(res.cost) and res.cost <= best_cost:
         best_theta, best_cost = res.x, res.cost
     bounds = list(zip([None if not np.isfinite(v) else v for v in lb], [None if not np.isfinite(v) else v for v in ub]))
