@@ -490,6 +490,7 @@ def check(chapter: str | None = None, *, root: Path | None = None) -> list[dict[
         if claim.status in ("open", "contradicted"):
             row["hypotheses"] = list(claim.hypotheses)
             row["pin"] = claim.pin
+            row["pin_tolerance"] = claim.pin_tolerance
         if claim.source:
             row["source"] = claim.source
         rows.append(row)

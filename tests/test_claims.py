@@ -289,7 +289,7 @@ def test_check_writes_the_documented_json(tmp_path, results, capsys):
     assert isinstance(payload["seconds"], float) and payload["seconds"] >= 0
     assert payload["values"] == {"good": 0.4612, "declared": 2.004, "bounded": 1.5, "extra": [1, 2, 3]}
     base = {"id", "kind", "paper", "where", "printed", "compare", "ours", "tolerance", "declared", "status", "note"}
-    assert [set(c) for c in payload["claims"]] == [base, base | {"hypotheses", "pin"}, base]
+    assert [set(c) for c in payload["claims"]] == [base, base | {"hypotheses", "pin", "pin_tolerance"}, base]
     good, declared, bounded = payload["claims"]
     assert good == {
         "id": "good",

@@ -5,8 +5,12 @@ count; a fit that stops short of its optimum lands somewhere that depends on tho
 This test reruns every chapter (quick mode) with the generic x86-64 kernel (``OPENBLAS_CORETYPE=
 Prescott``, which any x86-64 CPU runs) on one thread, and compares it with the harness's run on this
 machine's default kernel and thread count: every claim must get the same status and a value that
-agrees to :data:`REL_TOL` relative (:data:`ABS_TOL` absolute near zero). Both are far inside every
-claim's tolerance (the tightest claims are printed to 3-4 significant digits).
+agrees to :data:`REL_TOL` relative (:data:`ABS_TOL` absolute near zero) and, where the claim has a
+tolerance, to a tenth of it (:data:`TOL_FRACTION`), so a kernel can never move a claim across its band.
+
+Measured on an AVX-512 machine (default SkylakeX kernel, 2 threads, against Prescott, 1 thread): point
+estimates and closed forms agree to 1e-10 or better; BNSL fits 5.8e-7; the bootstrap statistics of the
+Besiroglu chapter (1,000 batched refits each) 2e-5; the Gadre chapter 7e-6. REL_TOL leaves a 5x margin.
 """
 
 from __future__ import annotations
@@ -20,15 +24,27 @@ from scalinglib.runner import chapters
 
 from .test_chapters import ROOT, run_quick
 
-REL_TOL = 1e-5
+REL_TOL = 1e-4
 ABS_TOL = 1e-9
+TOL_FRACTION = 0.1
 NAMES = [n for n in chapters(ROOT) if n != "scorecard"]
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "i386")
 
 
-def _close(a, b) -> bool:
+def _tolerance(claim) -> float | None:
+    """The claim's tolerance in absolute units (its pin's for open and contradicted claims)."""
+    pinned = claim.get("pin") is not None
+    tol = (claim.get("pin_tolerance") if pinned else claim.get("tolerance")) or {}
+    printed = claim.get("pin") if pinned else claim.get("printed")
+    if not tol or not isinstance(printed, (int, float)):
+        return None
+    return max(tol.get("abs", 0.0), tol.get("rel", 0.0) * abs(printed))
+
+
+def _close(a, b, tol) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return abs(a - b) <= max(ABS_TOL, REL_TOL * max(abs(a), abs(b)))
+        diff = abs(a - b)
+        return diff <= max(ABS_TOL, REL_TOL * max(abs(a), abs(b))) and (not tol or diff <= TOL_FRACTION * tol)
     return a == b
 
 
@@ -50,6 +66,6 @@ def test_same_claims_on_the_generic_kernel_with_one_thread(name, results, tmp_pa
     diffs = []
     for c in other["claims"]:
         b = ours.get(c["id"])
-        if b is None or b["status"] != c["status"] or not _close(b["ours"], c["ours"]):
+        if b is None or b["status"] != c["status"] or not _close(b["ours"], c["ours"], _tolerance(b)):
             diffs.append(f"{c['id']}: default {b and (b['status'], b['ours'])} vs generic/1 thread {(c['status'], c['ours'])}")
     assert not diffs, f"{name}: claims differ across BLAS kernels:\n" + "\n".join(diffs)
