@@ -50,8 +50,9 @@ def main() -> None:
         old_header = "".join(line for line in lines if line.startswith("#"))
         old = pd.read_csv(args.out, comment="#").astype({"task": str, "model": str})
         keys = ["domain", "task", "model"]
-        old = old.drop(columns=[m for m in only if m in old.columns])
-        table = old.merge(table[keys + only], on=keys, how="left", validate="one_to_one")
+        replaced = only + (["BNSL_breaks"] if "BNSL" in only else [])
+        old = old.drop(columns=[m for m in replaced if m in old.columns])
+        table = old.merge(table[keys + replaced], on=keys, how="left", validate="one_to_one")
         if table[only].isna().any().any():
             raise SystemExit("a curve of the stored file was not refitted")
         header = old_header + f"# Columns {', '.join(only)} recomputed with --only: {len(table)} curves in {seconds:.0f} s.\n"
