@@ -19,11 +19,10 @@ import time
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import logsumexp, softmax
 
+from benchmarks.bench_bootstrap import huber_objective  # the plain baseline, written once
 from scalinglib.userfit import LAWS, fit_runs, group_bootstrap_counts, law_starts
 
-DELTA = 1e-3
 
 
 def synthetic_runs(n_runs: int = 100, seed: int = 0) -> pd.DataFrame:
@@ -34,18 +33,6 @@ def synthetic_runs(n_runs: int = 100, seed: int = 0) -> pd.DataFrame:
     d = n * np.tile(np.logspace(np.log10(2), np.log10(200), k), k)
     loss = (1.69 + 406.4 * n**-0.34 + 410.7 * d**-0.28) * np.exp(rng.normal(0, 0.01, len(n)))
     return pd.DataFrame({"params": n, "tokens": d, "loss": loss})
-
-
-def huber_objective(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_l: np.ndarray) -> tuple[float, np.ndarray]:
-    a, b, e, alpha, beta = theta
-    terms = np.stack([a - alpha * log_n, b - beta * log_d, np.full_like(log_n, e)])
-    r = logsumexp(terms, axis=0) - log_l
-    small = np.abs(r) <= DELTA
-    value = np.where(small, 0.5 * r**2, DELTA * (np.abs(r) - 0.5 * DELTA)).sum()
-    psi = np.where(small, r, DELTA * np.sign(r))
-    s = softmax(terms, axis=0)
-    grad = np.array([psi @ s[0], psi @ s[1], psi @ s[2], -(psi * s[0]) @ log_n, -(psi * s[1]) @ log_d])
-    return float(value), grad
 
 
 def baseline(df: pd.DataFrame, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
