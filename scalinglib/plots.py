@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-__all__ = ["theme", "loglog_fit", "residuals", "log_scale"]
+__all__ = ["theme", "loglog_fit", "residuals", "log_scale", "POW10_LABELS"]
 
 WIDTH, HEIGHT = 520, 320
 
@@ -28,6 +28,14 @@ def theme() -> alt.theme.ThemeConfig:
             "range": {"category": {"scheme": "tableau10"}},
         }
     }
+
+
+POW10_LABELS = (
+    "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? (datum.value >= 1e4 ? "
+    "replace(format(datum.value, '.0e'), 'e+', 'e') : format(datum.value, '~g')) : ''"
+)
+"""A Vega label expression for log axes: label only the powers of ten, as 1e20 (large) or 0.1, 1, 10
+(small); use as ``alt.Axis(labelExpr=POW10_LABELS)``."""
 
 
 def log_scale(domain: Sequence[float] | None = None) -> alt.Scale:
