@@ -10,18 +10,9 @@ import pytest
 from scalinglib.notebooks import is_myst_notebook, notebook_relpath, to_notebook
 from scalinglib.paths import repo_root
 
-MYST = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+from .test_cli import HEADER  # the MyST notebook front matter, written once
 
+MYST = HEADER + """
 # A page
 
 ```{code-cell} ipython3
